@@ -325,6 +325,15 @@ impl ServerShared {
         self.dispatcher.peek()
     }
 
+    /// Records `request` without asking the dispatcher (for requests the server answers itself,
+    /// such as malformed requests and proxy `CONNECT`s).
+    pub(crate) fn record(&self, request: RecordedRequest) {
+        self.request_count.fetch_add(1, Ordering::SeqCst);
+        if self.config.record_requests {
+            let _ = self.recorded.send(request);
+        }
+    }
+
     /// Records `request` and returns the dispatcher's response to it.
     pub(crate) fn dispatch(&self, request: RecordedRequest) -> MockResponse {
         self.request_count.fetch_add(1, Ordering::SeqCst);
