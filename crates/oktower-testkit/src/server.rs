@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Mutex as AsyncMutex, mpsc};
+use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::connection::serve_connection;
@@ -45,6 +45,7 @@ pub struct MockWebServer {
     shared: Arc<ServerShared>,
     requests: AsyncMutex<mpsc::UnboundedReceiver<RecordedRequest>>,
     accept_task: Option<JoinHandle<()>>,
+    stop: Option<oneshot::Sender<()>>,
 }
 
 /// Builds a [`MockWebServer`] with non-default settings.
@@ -253,22 +254,40 @@ impl MockWebServerBuilder {
             connection_count: AtomicUsize::new(0),
             failures: Mutex::new(Vec::new()),
         });
-        let accept_task = tokio::spawn(accept_loop(listener, shared.clone()));
+        let (stop, stopped) = oneshot::channel();
+        let accept_task = tokio::spawn(accept_loop(listener, shared.clone(), stopped));
         Ok(MockWebServer {
             local_addr,
             shared,
             requests: AsyncMutex::new(requests),
             accept_task: Some(accept_task),
+            stop: Some(stop),
         })
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<ServerShared>,
+    mut stop: oneshot::Receiver<()>,
+) {
     // Connection tasks live in this set: when the accept task is aborted the set is dropped and
     // every connection is closed with it.
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
+            _ = &mut stop => {
+                // Close every connection, keeping the panics of those that failed.
+                connections.abort_all();
+                while let Some(joined) = connections.join_next().await {
+                    if let Err(error) = joined
+                        && error.is_panic()
+                    {
+                        shared.record_failure(panic_message(error.into_panic()));
+                    }
+                }
+                return;
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let _ = stream.set_nodelay(true);
@@ -337,12 +356,18 @@ impl ServerShared {
     /// Records `request` and returns the dispatcher's response to it.
     pub(crate) fn dispatch(&self, request: RecordedRequest) -> MockResponse {
         self.request_count.fetch_add(1, Ordering::SeqCst);
-        let response = self.dispatcher.dispatch(&request);
+        let dispatched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.dispatcher.dispatch(&request)
+        }));
+        // Recorded even when the dispatcher panicked, so the test sees what caused it.
         if self.config.record_requests {
             // The receiver lives as long as the server handle; a send after drop is moot.
             let _ = self.recorded.send(request);
         }
-        response
+        match dispatched {
+            Ok(response) => response,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 }
 
@@ -460,8 +485,10 @@ impl MockWebServer {
 
     /// Stops accepting, closes every connection, and reports any failure inside the server.
     pub async fn shutdown(mut self) -> Result<(), ServerFailure> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         if let Some(task) = self.accept_task.take() {
-            task.abort();
             if let Err(error) = task.await
                 && error.is_panic()
             {
