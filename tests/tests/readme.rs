@@ -27,8 +27,14 @@ fn readme_opens_with_the_run_and_test_commands() {
     let readme = workspace_file("README.md");
     let first_block = readme.find("```").expect("a code block");
     let intro = &readme[..first_block];
-    assert!(intro.starts_with("# oktower\n"), "the README starts with the project name");
-    assert!(intro.contains("HTTP client"), "the intro says what oktower is");
+    assert!(
+        intro.starts_with("# oktower\n"),
+        "the README starts with the project name"
+    );
+    assert!(
+        intro.contains("HTTP client"),
+        "the intro says what oktower is"
+    );
     let commands = readme_commands();
     assert_eq!(commands.len(), 2, "exactly two commands: {commands:?}");
     assert!(commands[0].starts_with("cargo run "), "{}", commands[0]);
