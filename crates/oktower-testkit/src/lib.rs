@@ -37,9 +37,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod certificates;
 mod connection;
 mod dispatcher;
 mod fault;
+mod held_certificate;
 mod http1;
 mod http2;
 mod mock_response;
@@ -49,8 +51,10 @@ mod recorded_request;
 mod server;
 mod tls;
 
+pub use certificates::TestCertificates;
 pub use dispatcher::{Dispatcher, QueueDispatcher};
 pub use fault::{AfterResponse, ExpectContinue, Fault, Http2ErrorCode};
+pub use held_certificate::{CertificateError, HeldCertificate, HeldCertificateBuilder};
 pub use mock_response::MockResponse;
 pub use protocol::Protocol;
 pub use proxy::ProxyMode;

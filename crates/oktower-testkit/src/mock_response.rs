@@ -60,7 +60,10 @@ pub(crate) enum ResponseBody {
     /// `Content-Length` framing (added unless a `Content-Length` header is set explicitly).
     Fixed(Bytes),
     /// `Transfer-Encoding: chunked` with the given chunk sizes; the last size repeats.
-    Chunked { data: Bytes, chunk_sizes: Vec<usize> },
+    Chunked {
+        data: Bytes,
+        chunk_sizes: Vec<usize>,
+    },
     /// No length: the body ends when the server closes the connection (HTTP/1 only; on HTTP/2
     /// it is sent as a body without `content-length`).
     CloseDelimited(Bytes),

@@ -217,7 +217,10 @@ impl MockWebServerBuilder {
         if !self.ip.is_loopback() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("MockWebServer binds loopback addresses only, not {}", self.ip),
+                format!(
+                    "MockWebServer binds loopback addresses only, not {}",
+                    self.ip
+                ),
             ));
         }
         let tls_config = match &self.config.tls {
@@ -488,12 +491,12 @@ impl MockWebServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(task) = self.accept_task.take() {
-            if let Err(error) = task.await
-                && error.is_panic()
-            {
-                self.shared.record_failure(panic_message(error.into_panic()));
-            }
+        if let Some(task) = self.accept_task.take()
+            && let Err(error) = task.await
+            && error.is_panic()
+        {
+            self.shared
+                .record_failure(panic_message(error.into_panic()));
         }
         self.check()
     }

@@ -66,7 +66,10 @@ impl ServerTls {
     }
 
     /// Builds the rustls configuration, advertising `alpn` in order.
-    pub(crate) fn server_config(&self, alpn: Vec<Vec<u8>>) -> Result<Arc<ServerConfig>, rustls::Error> {
+    pub(crate) fn server_config(
+        &self,
+        alpn: Vec<Vec<u8>>,
+    ) -> Result<Arc<ServerConfig>, rustls::Error> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()?;
@@ -77,7 +80,8 @@ impl ServerTls {
                 for root in roots {
                     store.add(root.clone())?;
                 }
-                let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider);
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider);
                 let verifier = if matches!(self.client_auth, ClientAuth::Request(_)) {
                     verifier.allow_unauthenticated()
                 } else {

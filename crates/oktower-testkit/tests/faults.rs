@@ -25,7 +25,11 @@ async fn disconnect_at_start_closes_before_reading() {
     assert_eq!(bookkeeping.method(), "");
 
     // The fault consumed its response: the next connection gets the next one.
-    let wire = exchange_until_close(server.socket_addr(), b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    let wire = exchange_until_close(
+        server.socket_addr(),
+        b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert!(text(&wire).ends_with("next"));
     assert_eq!(server.connection_count(), 2);
 }
@@ -40,14 +44,23 @@ async fn stall_at_start_never_reads_nor_answers() {
     let bookkeeping = server.take_request(PATIENCE).await.unwrap();
     assert!(bookkeeping.failure().unwrap().contains("StallAtStart"));
     // The request itself was never read.
-    assert!(server.take_request(Duration::from_millis(50)).await.is_none());
+    assert!(
+        server
+            .take_request(Duration::from_millis(50))
+            .await
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn disconnect_after_request_reads_then_closes() {
     let server = MockWebServer::start().await.unwrap();
     server.enqueue(MockResponse::fault(Fault::DisconnectAfterRequest));
-    let wire = exchange_until_close(server.socket_addr(), b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc").await;
+    let wire = exchange_until_close(
+        server.socket_addr(),
+        b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+    )
+    .await;
     assert!(wire.is_empty(), "got {:?}", text(&wire));
     let request = server.take_request(PATIENCE).await.unwrap();
     assert_eq!(request.body().as_ref(), b"abc");
@@ -57,7 +70,9 @@ async fn disconnect_after_request_reads_then_closes() {
 #[tokio::test]
 async fn disconnect_during_request_body_stops_after_n_bytes() {
     let server = MockWebServer::start().await.unwrap();
-    server.enqueue(MockResponse::fault(Fault::DisconnectDuringRequestBody { after_bytes: 4 }));
+    server.enqueue(MockResponse::fault(Fault::DisconnectDuringRequestBody {
+        after_bytes: 4,
+    }));
     let mut socket = TcpStream::connect(server.socket_addr()).await.unwrap();
     socket
         .write_all(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123")
@@ -66,7 +81,12 @@ async fn disconnect_during_request_body_stops_after_n_bytes() {
     assert!(read_to_end(&mut socket).await.is_empty());
     let request = server.take_request(PATIENCE).await.unwrap();
     assert_eq!(request.body().as_ref(), b"0123");
-    assert!(request.failure().unwrap().contains("during the request body"));
+    assert!(
+        request
+            .failure()
+            .unwrap()
+            .contains("during the request body")
+    );
 }
 
 #[tokio::test]
@@ -78,7 +98,10 @@ async fn disconnect_during_response_body_sends_exactly_n_bytes() {
             .with_fault(Fault::DisconnectDuringResponseBody { after_bytes: 6 }),
     );
     let wire = exchange_until_close(server.socket_addr(), GET).await;
-    assert_eq!(text(&wire), "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n012345");
+    assert_eq!(
+        text(&wire),
+        "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n012345"
+    );
 }
 
 #[tokio::test]
@@ -90,7 +113,11 @@ async fn disconnect_during_chunked_body_counts_wire_bytes() {
             .with_fault(Fault::DisconnectDuringResponseBody { after_bytes: 8 }),
     );
     let wire = exchange_until_close(server.socket_addr(), GET).await;
-    assert!(text(&wire).ends_with("\r\n\r\n3\r\nabc\r\n"), "{:?}", text(&wire));
+    assert!(
+        text(&wire).ends_with("\r\n\r\n3\r\nabc\r\n"),
+        "{:?}",
+        text(&wire)
+    );
 }
 
 #[tokio::test]
@@ -106,16 +133,29 @@ async fn no_response_keeps_the_socket_open_and_silent() {
 #[tokio::test]
 async fn reset_stream_on_http1_closes_the_socket() {
     let server = MockWebServer::start().await.unwrap();
-    server.enqueue(MockResponse::fault(Fault::ResetStream(Http2ErrorCode::REFUSED_STREAM)));
-    assert!(exchange_until_close(server.socket_addr(), GET).await.is_empty());
+    server.enqueue(MockResponse::fault(Fault::ResetStream(
+        Http2ErrorCode::REFUSED_STREAM,
+    )));
+    assert!(
+        exchange_until_close(server.socket_addr(), GET)
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn close_after_response_ends_keep_alive() {
     let server = MockWebServer::start().await.unwrap();
-    server.enqueue(MockResponse::new().body("bye").after_response(AfterResponse::Close));
+    server.enqueue(
+        MockResponse::new()
+            .body("bye")
+            .after_response(AfterResponse::Close),
+    );
     let wire = exchange_until_close(server.socket_addr(), GET).await;
-    assert_eq!(text(&wire), "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye");
+    assert_eq!(
+        text(&wire),
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye"
+    );
 
     // Without the fault the connection stays open after the response.
     server.enqueue(MockResponse::new().body("stay"));
@@ -128,7 +168,11 @@ async fn close_after_response_ends_keep_alive() {
 #[tokio::test]
 async fn shutdown_output_at_end_sends_eof_after_the_response() {
     let server = MockWebServer::start().await.unwrap();
-    server.enqueue(MockResponse::new().body("last").after_response(AfterResponse::ShutdownOutput));
+    server.enqueue(
+        MockResponse::new()
+            .body("last")
+            .after_response(AfterResponse::ShutdownOutput),
+    );
     let mut socket = TcpStream::connect(server.socket_addr()).await.unwrap();
     socket.write_all(GET).await.unwrap();
     let wire = read_to_end(&mut socket).await;
@@ -140,7 +184,11 @@ async fn shutdown_output_at_end_sends_eof_after_the_response() {
 #[tokio::test]
 async fn shutdown_input_at_end_stops_reading_requests() {
     let server = MockWebServer::start().await.unwrap();
-    server.enqueue(MockResponse::new().body("first").after_response(AfterResponse::ShutdownInput));
+    server.enqueue(
+        MockResponse::new()
+            .body("first")
+            .after_response(AfterResponse::ShutdownInput),
+    );
     server.enqueue(MockResponse::new().body("second"));
     let mut socket = TcpStream::connect(server.socket_addr()).await.unwrap();
     socket.write_all(GET).await.unwrap();

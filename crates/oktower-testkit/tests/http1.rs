@@ -9,7 +9,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use oktower_testkit::{ExpectContinue, MockResponse, MockWebServer};
-use support::{PATIENCE, contains, exchange_until_close, read_to_end, read_until, stays_silent, text};
+use support::{
+    PATIENCE, contains, exchange_until_close, read_to_end, read_until, stays_silent, text,
+};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -40,7 +42,10 @@ async fn fixed_length_response_and_recorded_request() {
     assert_eq!(request.path(), "/items?x=1");
     assert_eq!(request.version(), http::Version::HTTP_11);
     let names: Vec<&str> = request.headers().iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["host", "z-last", "a-first", "content-length", "connection"]);
+    assert_eq!(
+        names,
+        ["host", "z-last", "a-first", "content-length", "connection"]
+    );
     assert_eq!(request.header("HOST"), Some("a.example"));
     assert_eq!(request.body().as_ref(), b"hello");
     assert_eq!(request.body_size(), 5);
@@ -61,7 +66,11 @@ async fn raw_and_invalid_header_bytes_are_sent_verbatim() {
             .raw_header_line(&b"X-Binary: \xff\x00\x01"[..])
             .body("x"),
     );
-    let wire = exchange_until_close(server.socket_addr(), b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    let wire = exchange_until_close(
+        server.socket_addr(),
+        b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(
         wire,
         b"HTTP/1.1 299 Odd Reason\r\nBad Header Without Colon\r\nX-Binary: \xff\x00\x01\r\nContent-Length: 1\r\n\r\nx"
@@ -79,7 +88,10 @@ async fn explicit_content_length_is_not_replaced() {
             .after_response(oktower_testkit::AfterResponse::Close),
     );
     let wire = exchange_until_close(server.socket_addr(), b"GET / HTTP/1.1\r\n\r\n").await;
-    assert_eq!(text(&wire), "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    assert_eq!(
+        text(&wire),
+        "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"
+    );
 }
 
 #[tokio::test]
@@ -90,7 +102,11 @@ async fn chunked_response_with_chosen_sizes_and_trailers() {
             .chunked_body_sizes("abcdefghij", vec![4, 1, 3])
             .trailer("Checksum", "c0ffee"),
     );
-    let wire = exchange_until_close(server.socket_addr(), b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    let wire = exchange_until_close(
+        server.socket_addr(),
+        b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(
         text(&wire),
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
@@ -117,7 +133,11 @@ async fn informational_responses_precede_the_final_one() {
             .informational(103, &[("Link", "</style.css>; rel=preload")])
             .body("done"),
     );
-    let wire = exchange_until_close(server.socket_addr(), b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    let wire = exchange_until_close(
+        server.socket_addr(),
+        b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(
         text(&wire),
         "HTTP/1.1 100 Continue\r\n\r\n\
@@ -131,10 +151,18 @@ async fn informational_responses_precede_the_final_one() {
 async fn headers_delay_and_body_delay_hold_back_each_part() {
     let server = MockWebServer::start().await.unwrap();
     let delay = Duration::from_millis(150);
-    server.enqueue(MockResponse::new().headers_delay(delay).body_delay(delay).body("late"));
+    server.enqueue(
+        MockResponse::new()
+            .headers_delay(delay)
+            .body_delay(delay)
+            .body("late"),
+    );
     let mut socket = TcpStream::connect(server.socket_addr()).await.unwrap();
     let start = Instant::now();
-    socket.write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").await.unwrap();
+    socket
+        .write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let head = read_until(&mut socket, b"\r\n\r\n").await;
     let head_at = start.elapsed();
     assert!(head_at >= delay, "head after {head_at:?}");
@@ -148,12 +176,24 @@ async fn headers_delay_and_body_delay_hold_back_each_part() {
 async fn throttled_body_arrives_in_slices() {
     let server = MockWebServer::start().await.unwrap();
     let period = Duration::from_millis(40);
-    server.enqueue(MockResponse::new().body("0123456789").throttle_body(3, period));
+    server.enqueue(
+        MockResponse::new()
+            .body("0123456789")
+            .throttle_body(3, period),
+    );
     let start = Instant::now();
-    let wire = exchange_until_close(server.socket_addr(), b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    let wire = exchange_until_close(
+        server.socket_addr(),
+        b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert!(text(&wire).ends_with("\r\n\r\n0123456789"));
     // Four slices (3+3+3+1) with a pause between each.
-    assert!(start.elapsed() >= period * 3, "throttled body took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= period * 3,
+        "throttled body took {:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -172,20 +212,31 @@ async fn keep_alive_counts_exchanges_and_connections() {
     let both = read_until(&mut first, b"two").await;
     assert!(contains(&both, b"one"));
     let mut second = TcpStream::connect(server.socket_addr()).await.unwrap();
-    second.write_all(b"GET /3 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    second
+        .write_all(b"GET /3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     read_until(&mut second, b"three").await;
 
     let indexes: Vec<(String, usize, usize)> = {
         let mut seen = Vec::new();
         for _ in 0..3 {
             let r = server.take_request(PATIENCE).await.unwrap();
-            seen.push((r.path().to_owned(), r.connection_index(), r.exchange_index()));
+            seen.push((
+                r.path().to_owned(),
+                r.connection_index(),
+                r.exchange_index(),
+            ));
         }
         seen
     };
     assert_eq!(
         indexes,
-        [("/1".to_owned(), 0, 0), ("/2".to_owned(), 0, 1), ("/3".to_owned(), 1, 0)]
+        [
+            ("/1".to_owned(), 0, 0),
+            ("/2".to_owned(), 0, 1),
+            ("/3".to_owned(), 1, 0)
+        ]
     );
     assert_eq!(server.request_count(), 3);
     assert_eq!(server.connection_count(), 2);
@@ -202,7 +253,11 @@ async fn chunked_request_body_records_chunk_sizes_and_trailers() {
           3\r\nabc\r\na;ext=1\r\n0123456789\r\n1\r\nz\r\n0\r\nX-Trailer: t\r\n\r\n",
     )
     .await;
-    assert!(text(&wire).starts_with("HTTP/1.1 404 Not Found\r\n"), "{}", text(&wire));
+    assert!(
+        text(&wire).starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{}",
+        text(&wire)
+    );
     let request = server.take_request(PATIENCE).await.unwrap();
     assert_eq!(request.chunk_sizes(), [3, 10, 1]);
     assert_eq!(request.body().as_ref(), b"abc0123456789z");
@@ -213,13 +268,32 @@ async fn chunked_request_body_records_chunk_sizes_and_trailers() {
 #[tokio::test]
 async fn malformed_request_is_recorded_with_its_failure() {
     let server = MockWebServer::start().await.unwrap();
-    let wire = exchange_until_close(server.socket_addr(), b"GET / HTTP/1.1\r\nNo Colon Here\r\n\r\n").await;
-    assert!(text(&wire).starts_with("HTTP/1.1 400 Bad Request\r\n"), "{}", text(&wire));
+    let wire = exchange_until_close(
+        server.socket_addr(),
+        b"GET / HTTP/1.1\r\nNo Colon Here\r\n\r\n",
+    )
+    .await;
+    assert!(
+        text(&wire).starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{}",
+        text(&wire)
+    );
     let request = server.take_request(PATIENCE).await.unwrap();
     assert_eq!(request.method(), "GET");
-    assert!(request.failure().unwrap().contains("malformed request head"), "{:?}", request.failure());
+    assert!(
+        request
+            .failure()
+            .unwrap()
+            .contains("malformed request head"),
+        "{:?}",
+        request.failure()
+    );
 
-    let wire = exchange_until_close(server.socket_addr(), b"POST / HTTP/1.1\r\nContent-Length: ten\r\n\r\n").await;
+    let wire = exchange_until_close(
+        server.socket_addr(),
+        b"POST / HTTP/1.1\r\nContent-Length: ten\r\n\r\n",
+    )
+    .await;
     assert!(text(&wire).starts_with("HTTP/1.1 400 Bad Request\r\n"));
     let request = server.take_request(PATIENCE).await.unwrap();
     assert!(request.failure().unwrap().contains("Content-Length"));
@@ -245,23 +319,40 @@ async fn oversized_request_head_gets_431() {
     let wire = exchange_until_close(server.socket_addr(), &many).await;
     assert!(text(&wire).starts_with("HTTP/1.1 431 "), "{}", text(&wire));
     let recorded = server.take_request(PATIENCE).await.unwrap();
-    assert!(recorded.failure().unwrap().contains("more than 256 request headers"));
+    assert!(
+        recorded
+            .failure()
+            .unwrap()
+            .contains("more than 256 request headers")
+    );
 }
 
 #[tokio::test]
 async fn truncated_request_body_is_recorded_as_failure() {
     let server = MockWebServer::start().await.unwrap();
     let mut socket = TcpStream::connect(server.socket_addr()).await.unwrap();
-    socket.write_all(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc").await.unwrap();
+    socket
+        .write_all(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        .await
+        .unwrap();
     socket.shutdown().await.unwrap();
     let request = server.take_request(PATIENCE).await.unwrap();
     assert_eq!(request.body().as_ref(), b"abc");
-    assert!(request.failure().unwrap().contains("7 request body bytes still expected"));
+    assert!(
+        request
+            .failure()
+            .unwrap()
+            .contains("7 request body bytes still expected")
+    );
 }
 
 #[tokio::test]
 async fn body_limit_keeps_a_prefix_and_counts_everything() {
-    let server = MockWebServer::builder().body_limit(4).start().await.unwrap();
+    let server = MockWebServer::builder()
+        .body_limit(4)
+        .start()
+        .await
+        .unwrap();
     exchange_until_close(
         server.socket_addr(),
         b"POST / HTTP/1.1\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789",
@@ -276,7 +367,11 @@ async fn body_limit_keeps_a_prefix_and_counts_everything() {
 async fn head_request_gets_headers_without_body() {
     let server = MockWebServer::start().await.unwrap();
     server.enqueue(MockResponse::new().body("not sent"));
-    let wire = exchange_until_close(server.socket_addr(), b"HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    let wire = exchange_until_close(
+        server.socket_addr(),
+        b"HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(text(&wire), "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n");
 }
 
@@ -286,7 +381,10 @@ async fn http10_request_closes_after_the_response() {
     server.enqueue(MockResponse::new().body("old"));
     let wire = exchange_until_close(server.socket_addr(), b"GET / HTTP/1.0\r\n\r\n").await;
     assert!(text(&wire).ends_with("\r\n\r\nold"));
-    assert_eq!(server.take_request(PATIENCE).await.unwrap().version(), http::Version::HTTP_10);
+    assert_eq!(
+        server.take_request(PATIENCE).await.unwrap().version(),
+        http::Version::HTTP_10
+    );
 }
 
 #[tokio::test]
@@ -303,7 +401,10 @@ async fn expect_continue_sends_100_then_reads_the_body() {
     socket.write_all(b"data").await.unwrap();
     let rest = read_to_end(&mut socket).await;
     assert!(text(&rest).ends_with("got it"));
-    assert_eq!(server.take_request(PATIENCE).await.unwrap().body().as_ref(), b"data");
+    assert_eq!(
+        server.take_request(PATIENCE).await.unwrap().body().as_ref(),
+        b"data"
+    );
 }
 
 #[tokio::test]
@@ -320,7 +421,10 @@ async fn expect_continue_can_answer_without_reading_the_body() {
         .await
         .unwrap();
     let wire = read_to_end(&mut socket).await;
-    assert_eq!(text(&wire), "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(
+        text(&wire),
+        "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n"
+    );
     let request = server.take_request(PATIENCE).await.unwrap();
     assert_eq!(request.body_size(), 0);
 }
@@ -344,7 +448,9 @@ async fn hyper_client_reads_queued_responses_in_order() {
     server.enqueue(MockResponse::new().body("first"));
     server.enqueue(MockResponse::new().chunked_body("second", 2));
     let stream = TcpStream::connect(server.socket_addr()).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
     tokio::spawn(connection);
     for expected in ["first", "second"] {
         let request = http::Request::builder()

@@ -12,7 +12,11 @@ use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn absolute_form_targets_are_recorded_and_answered() {
-    let server = MockWebServer::builder().proxy_mode(ProxyMode::new()).start().await.unwrap();
+    let server = MockWebServer::builder()
+        .proxy_mode(ProxyMode::new())
+        .start()
+        .await
+        .unwrap();
     server.enqueue(MockResponse::new().body("proxied"));
     let wire = exchange_until_close(
         server.proxy_address(),
@@ -27,7 +31,11 @@ async fn absolute_form_targets_are_recorded_and_answered() {
 
 #[tokio::test]
 async fn connect_opens_a_cleartext_tunnel_to_the_server_itself() {
-    let server = MockWebServer::builder().proxy_mode(ProxyMode::new()).start().await.unwrap();
+    let server = MockWebServer::builder()
+        .proxy_mode(ProxyMode::new())
+        .start()
+        .await
+        .unwrap();
     server.enqueue(MockResponse::new().body("inside the tunnel"));
     let mut socket = TcpStream::connect(server.proxy_address()).await.unwrap();
     socket
@@ -35,7 +43,10 @@ async fn connect_opens_a_cleartext_tunnel_to_the_server_itself() {
         .await
         .unwrap();
     let established = read_until(&mut socket, b"\r\n\r\n").await;
-    assert_eq!(text(&established), "HTTP/1.1 200 Connection established\r\n\r\n");
+    assert_eq!(
+        text(&established),
+        "HTTP/1.1 200 Connection established\r\n\r\n"
+    );
     socket
         .write_all(b"GET /inner HTTP/1.1\r\nHost: origin.example\r\nConnection: close\r\n\r\n")
         .await
@@ -45,7 +56,10 @@ async fn connect_opens_a_cleartext_tunnel_to_the_server_itself() {
     let connect = server.take_request(PATIENCE).await.unwrap();
     assert_eq!(connect.method(), "CONNECT");
     assert_eq!(connect.target(), "origin.example:80");
-    assert_eq!((connect.connection_index(), connect.exchange_index()), (0, 0));
+    assert_eq!(
+        (connect.connection_index(), connect.exchange_index()),
+        (0, 0)
+    );
     let inner = server.take_request(PATIENCE).await.unwrap();
     assert_eq!(inner.path(), "/inner");
     assert_eq!((inner.connection_index(), inner.exchange_index()), (0, 1));
@@ -54,7 +68,11 @@ async fn connect_opens_a_cleartext_tunnel_to_the_server_itself() {
 #[tokio::test]
 async fn proxy_authorization_is_demanded_with_407() {
     let proxy = ProxyMode::new().require_auth("Basic dXNlcjpwYXNz", "Basic realm=\"proxy\"");
-    let server = MockWebServer::builder().proxy_mode(proxy).start().await.unwrap();
+    let server = MockWebServer::builder()
+        .proxy_mode(proxy)
+        .start()
+        .await
+        .unwrap();
     server.enqueue(MockResponse::new().body("welcome"));
 
     let mut socket = TcpStream::connect(server.proxy_address()).await.unwrap();
@@ -77,7 +95,10 @@ async fn proxy_authorization_is_demanded_with_407() {
     let refused = server.take_request(PATIENCE).await.unwrap();
     assert_eq!(refused.header("proxy-authorization"), None);
     let admitted = server.take_request(PATIENCE).await.unwrap();
-    assert_eq!(admitted.header("proxy-authorization"), Some("Basic dXNlcjpwYXNz"));
+    assert_eq!(
+        admitted.header("proxy-authorization"),
+        Some("Basic dXNlcjpwYXNz")
+    );
     assert_eq!(admitted.exchange_index(), 1);
 }
 
@@ -86,7 +107,11 @@ async fn connect_without_credentials_gets_407_and_can_close() {
     let proxy = ProxyMode::new()
         .require_auth("Basic dXNlcjpwYXNz", "Basic realm=\"proxy\"")
         .close_on_auth_failure(true);
-    let server = MockWebServer::builder().proxy_mode(proxy).start().await.unwrap();
+    let server = MockWebServer::builder()
+        .proxy_mode(proxy)
+        .start()
+        .await
+        .unwrap();
     let wire = exchange_until_close(
         server.proxy_address(),
         b"CONNECT origin.example:443 HTTP/1.1\r\nHost: origin.example:443\r\n\r\n",

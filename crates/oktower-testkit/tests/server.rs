@@ -19,8 +19,14 @@ async fn binds_loopback_with_a_system_port() {
     assert_eq!(server.socket_addr().ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
     assert_ne!(server.port(), 0);
     assert_eq!(server.host(), "127.0.0.1");
-    assert_eq!(server.url("/a?b=c"), format!("http://127.0.0.1:{}/a?b=c", server.port()));
-    assert_eq!(server.url("a"), format!("http://127.0.0.1:{}/a", server.port()));
+    assert_eq!(
+        server.url("/a?b=c"),
+        format!("http://127.0.0.1:{}/a?b=c", server.port())
+    );
+    assert_eq!(
+        server.url("a"),
+        format!("http://127.0.0.1:{}/a", server.port())
+    );
     assert_eq!(
         server.url_with_host("https", "api.example", "/x"),
         format!("https://api.example:{}/x", server.port())
@@ -39,7 +45,11 @@ async fn binds_a_chosen_loopback_address() {
 
 #[tokio::test]
 async fn binds_ipv6_loopback_when_available() {
-    let server = match MockWebServer::builder().ip(IpAddr::V6(Ipv6Addr::LOCALHOST)).start().await {
+    let server = match MockWebServer::builder()
+        .ip(IpAddr::V6(Ipv6Addr::LOCALHOST))
+        .start()
+        .await
+    {
         Ok(server) => server,
         Err(error) => {
             eprintln!("skipping: this machine has no IPv6 loopback ({error})");
@@ -67,7 +77,12 @@ async fn refuses_non_loopback_addresses() {
 async fn closure_dispatcher_answers_dynamically() {
     let server = MockWebServer::builder()
         .dispatcher(|request: &RecordedRequest| {
-            MockResponse::new().body(format!("{} {} {}", request.method(), request.path(), request.body_text()))
+            MockResponse::new().body(format!(
+                "{} {} {}",
+                request.method(),
+                request.path(),
+                request.body_text()
+            ))
         })
         .start()
         .await
@@ -109,7 +124,10 @@ async fn empty_queue_serves_the_default_response() {
         .await
         .unwrap();
     server.enqueue(MockResponse::new().body("queued first"));
-    assert!(text(&exchange_until_close(server.socket_addr(), GET_CLOSE).await).ends_with("queued first"));
+    assert!(
+        text(&exchange_until_close(server.socket_addr(), GET_CLOSE).await)
+            .ends_with("queued first")
+    );
     for _ in 0..2 {
         let wire = exchange_until_close(server.socket_addr(), GET_CLOSE).await;
         assert_eq!(text(&wire), "HTTP/1.1 204 No Content\r\n\r\n");
@@ -128,7 +146,10 @@ async fn dropping_the_server_closes_its_connections() {
     let addr = server.socket_addr();
     drop(server);
     assert!(read_to_end(&mut socket).await.is_empty());
-    assert!(TcpStream::connect(addr).await.is_err(), "the listener is still open");
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the listener is still open"
+    );
 }
 
 #[tokio::test]
@@ -143,7 +164,10 @@ async fn a_panicking_dispatcher_reaches_the_test() {
     // The request was recorded before the dispatcher ran.
     assert_eq!(server.take_request(PATIENCE).await.unwrap().path(), "/path");
     let failure = server.shutdown().await.unwrap_err();
-    assert!(failure.message().contains("dispatcher exploded"), "{failure}");
+    assert!(
+        failure.message().contains("dispatcher exploded"),
+        "{failure}"
+    );
 }
 
 #[tokio::test]
@@ -170,6 +194,11 @@ async fn take_request_reports_a_server_failure_instead_of_timing_out_silently() 
 #[tokio::test]
 async fn take_request_times_out_when_nothing_arrives() {
     let server = MockWebServer::start().await.unwrap();
-    assert!(server.take_request(Duration::from_millis(20)).await.is_none());
+    assert!(
+        server
+            .take_request(Duration::from_millis(20))
+            .await
+            .is_none()
+    );
     assert_eq!(server.request_count(), 0);
 }

@@ -9,17 +9,17 @@ use tokio::net::TcpStream;
 
 /// Generous bound for things that should happen at once; a hang fails the test instead of the
 /// whole run.
-pub const PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Connects, sends `request`, and reads until the server closes the connection.
-pub async fn exchange_until_close(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+pub(crate) async fn exchange_until_close(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     let mut socket = TcpStream::connect(addr).await.unwrap();
     socket.write_all(request).await.unwrap();
     read_to_end(&mut socket).await
 }
 
 /// Reads until EOF (or a reset, which ends the read as well).
-pub async fn read_to_end(socket: &mut TcpStream) -> Vec<u8> {
+pub(crate) async fn read_to_end(socket: &mut TcpStream) -> Vec<u8> {
     let mut received = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -34,7 +34,7 @@ pub async fn read_to_end(socket: &mut TcpStream) -> Vec<u8> {
 }
 
 /// Reads until `received` contains `needle`, returning everything read so far.
-pub async fn read_until(socket: &mut TcpStream, needle: &[u8]) -> Vec<u8> {
+pub(crate) async fn read_until(socket: &mut TcpStream, needle: &[u8]) -> Vec<u8> {
     let mut received = Vec::new();
     let mut buf = [0u8; 8192];
     while !contains(&received, needle) {
@@ -42,22 +42,29 @@ pub async fn read_until(socket: &mut TcpStream, needle: &[u8]) -> Vec<u8> {
             .await
             .expect("timed out waiting for the server")
             .unwrap();
-        assert!(n > 0, "EOF before {:?}; got {:?}", String::from_utf8_lossy(needle), String::from_utf8_lossy(&received));
+        assert!(
+            n > 0,
+            "EOF before {:?}; got {:?}",
+            String::from_utf8_lossy(needle),
+            String::from_utf8_lossy(&received)
+        );
         received.extend_from_slice(&buf[..n]);
     }
     received
 }
 
-pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-pub fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Whether nothing arrives on `socket` within `wait` (and it is not closed either).
-pub async fn stays_silent(socket: &mut TcpStream, wait: Duration) -> bool {
+pub(crate) async fn stays_silent(socket: &mut TcpStream, wait: Duration) -> bool {
     let mut buf = [0u8; 1];
-    tokio::time::timeout(wait, socket.read(&mut buf)).await.is_err()
+    tokio::time::timeout(wait, socket.read(&mut buf))
+        .await
+        .is_err()
 }
