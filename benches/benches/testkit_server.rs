@@ -15,7 +15,7 @@ use bytes::Bytes;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement::WallTime};
 use criterion::{criterion_group, criterion_main};
 use oktower_benches::{
-    BenchServer, HttpVersion, Http1Client, Http2Client, LARGE_BODY_LEN, SMALL_BODY, ServerKind,
+    BenchServer, Http1Client, Http2Client, HttpVersion, LARGE_BODY_LEN, SMALL_BODY, ServerKind,
     large_body,
 };
 use tokio::runtime::Runtime;
@@ -72,15 +72,19 @@ fn h1_sequential(c: &mut Criterion) {
     let mut group = c.benchmark_group("h1_sequential");
     group.throughput(Throughput::Elements(1));
     for kind in ServerKind::ALL {
-        let server = start_server(&rt, kind, HttpVersion::Http1, Bytes::from_static(SMALL_BODY));
+        let server = start_server(
+            &rt,
+            kind,
+            HttpVersion::Http1,
+            Bytes::from_static(SMALL_BODY),
+        );
         let client = rt
             .block_on(Http1Client::connect(server.socket_addr()))
             .expect("an HTTP/1.1 connection");
         let client = Arc::new(Mutex::new(client));
         group.bench_function(BenchmarkId::from_parameter(kind), |b| {
-            b.to_async(&rt).iter_custom(|iters| {
-                sequential(client.clone(), iters, SMALL_BODY.len() as u64)
-            });
+            b.to_async(&rt)
+                .iter_custom(|iters| sequential(client.clone(), iters, SMALL_BODY.len() as u64));
         });
         drop(client);
         stop_server(&rt, kind, server);
@@ -93,7 +97,12 @@ fn h1_concurrent(c: &mut Criterion) {
     let mut group = c.benchmark_group("h1_concurrent");
     group.throughput(Throughput::Elements(1));
     for kind in ServerKind::ALL {
-        let server = start_server(&rt, kind, HttpVersion::Http1, Bytes::from_static(SMALL_BODY));
+        let server = start_server(
+            &rt,
+            kind,
+            HttpVersion::Http1,
+            Bytes::from_static(SMALL_BODY),
+        );
         let clients: Vec<_> = (0..H1_CONNECTIONS)
             .map(|_| {
                 let client = rt
@@ -116,7 +125,11 @@ fn h1_concurrent(c: &mut Criterion) {
                                 let mut client = client.lock().await;
                                 for _ in 0..requests {
                                     let read = client.get().await.expect("an HTTP/1.1 exchange");
-                                    assert_eq!(read, SMALL_BODY.len() as u64, "response body length");
+                                    assert_eq!(
+                                        read,
+                                        SMALL_BODY.len() as u64,
+                                        "response body length"
+                                    );
                                 }
                             })
                         })
@@ -139,7 +152,12 @@ fn h2_concurrent(c: &mut Criterion) {
     let mut group = c.benchmark_group("h2_concurrent");
     group.throughput(Throughput::Elements(1));
     for kind in ServerKind::ALL {
-        let server = start_server(&rt, kind, HttpVersion::Http2, Bytes::from_static(SMALL_BODY));
+        let server = start_server(
+            &rt,
+            kind,
+            HttpVersion::Http2,
+            Bytes::from_static(SMALL_BODY),
+        );
         let client = rt.block_on(async {
             let mut client = Http2Client::connect(server.socket_addr()).await?;
             // One exchange up front, so that a server without HTTP/2 is reported, not timed.
@@ -149,7 +167,9 @@ fn h2_concurrent(c: &mut Criterion) {
         let client = match client {
             Ok(client) => client,
             Err(error) => {
-                eprintln!("h2_concurrent/{kind}: skipped, the server does not serve HTTP/2: {error}");
+                eprintln!(
+                    "h2_concurrent/{kind}: skipped, the server does not serve HTTP/2: {error}"
+                );
                 if let BenchServer::Testkit(server) = server {
                     // The failure is the one just reported; do not panic on drop.
                     let _ = rt.block_on(server.shutdown());
@@ -164,7 +184,12 @@ fn h2_concurrent(c: &mut Criterion) {
     group.finish();
 }
 
-fn bench_h2(group: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, kind: ServerKind, client: &Http2Client) {
+fn bench_h2(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &Runtime,
+    kind: ServerKind,
+    client: &Http2Client,
+) {
     group.bench_function(BenchmarkId::from_parameter(kind), |b| {
         b.to_async(rt).iter_custom(|iters| {
             let client = client.clone();
@@ -203,9 +228,8 @@ fn h1_download(c: &mut Criterion) {
             .expect("an HTTP/1.1 connection");
         let client = Arc::new(Mutex::new(client));
         group.bench_function(BenchmarkId::from_parameter(kind), |b| {
-            b.to_async(&rt).iter_custom(|iters| {
-                sequential(client.clone(), iters, LARGE_BODY_LEN as u64)
-            });
+            b.to_async(&rt)
+                .iter_custom(|iters| sequential(client.clone(), iters, LARGE_BODY_LEN as u64));
         });
         drop(client);
         stop_server(&rt, kind, server);
