@@ -42,6 +42,7 @@ mod dispatcher;
 mod fault;
 mod http1;
 mod http2;
+mod http2_body;
 mod mock_response;
 mod protocol;
 mod proxy;
