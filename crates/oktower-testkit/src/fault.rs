@@ -8,7 +8,9 @@ pub use h2::Reason as Http2ErrorCode;
 ///
 /// Faults marked *connection* are decided when a connection is accepted, from the response at
 /// the head of the queue ([`Dispatcher::peek`](crate::Dispatcher::peek)); that response is then
-/// consumed and a request with a [`failure`](crate::RecordedRequest::failure) is recorded.
+/// consumed and a request with a [`failure`](crate::RecordedRequest::failure) is recorded. On
+/// HTTP/2, a connection fault that comes up for a later stream of an open connection has no
+/// effect: that stream is answered normally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -21,7 +23,8 @@ pub enum Fault {
     /// closes). Without TLS, behaves like [`Fault::DisconnectAtStart`].
     FailHandshake,
     /// Read the request head and at most `after_bytes` of its body, then close the socket
-    /// (HTTP/2: reset the stream with `CANCEL`).
+    /// (HTTP/2: reset the stream with `CANCEL`; a request whose HEADERS frame ended the stream
+    /// has no body to cut, so it is recorded as complete before its stream is reset).
     DisconnectDuringRequestBody {
         /// How many request body bytes to read before closing.
         after_bytes: usize,
@@ -30,7 +33,8 @@ pub enum Fault {
     /// with `CANCEL` instead of closing the connection).
     DisconnectAfterRequest,
     /// Send the response head and `after_bytes` bytes of the body, then close the socket
-    /// (HTTP/2: close the whole connection without `GOAWAY`).
+    /// (HTTP/2: close the whole connection without `GOAWAY`, once those bytes are written; every
+    /// other stream on it fails too).
     DisconnectDuringResponseBody {
         /// How many body bytes to send before closing.
         after_bytes: usize,
@@ -53,6 +57,11 @@ impl Fault {
 }
 
 /// What happens to the connection after a response has been sent in full.
+///
+/// On HTTP/2 the socket is shared by every stream, so [`Close`](Self::Close),
+/// [`ShutdownInput`](Self::ShutdownInput) and [`ShutdownOutput`](Self::ShutdownOutput) all
+/// send `GOAWAY` after the response; the server then refuses new streams (`REFUSED_STREAM`) and
+/// closes the connection once the streams in flight are done.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AfterResponse {
@@ -69,6 +78,10 @@ pub enum AfterResponse {
 }
 
 /// How the server treats a request carrying `Expect: 100-continue`.
+///
+/// On HTTP/2, `100 Continue` is an informational HEADERS frame, answering without reading the
+/// body ends the request side of the stream with `RST_STREAM(NO_ERROR)` (the connection stays
+/// open), and never responding leaves the stream open.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ExpectContinue {

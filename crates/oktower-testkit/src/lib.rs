@@ -44,6 +44,7 @@ mod fault;
 mod held_certificate;
 mod http1;
 mod http2;
+mod http2_body;
 mod mock_response;
 mod protocol;
 mod proxy;

@@ -128,7 +128,7 @@ async fn alpn_list_is_configurable() {
         "localhost",
     )
     .await;
-    let error = refused.err().expect("no common protocol");
+    let error = refused.expect_err("no common protocol");
     assert!(
         error.to_string().contains("NoApplicationProtocol"),
         "{error}"
