@@ -158,25 +158,9 @@ fn h2_concurrent(c: &mut Criterion) {
             HttpVersion::Http2,
             Bytes::from_static(SMALL_BODY),
         );
-        let client = rt.block_on(async {
-            let mut client = Http2Client::connect(server.socket_addr()).await?;
-            // One exchange up front, so that a server without HTTP/2 is reported, not timed.
-            client.get().await?;
-            Ok::<_, oktower_benches::BoxError>(client)
-        });
-        let client = match client {
-            Ok(client) => client,
-            Err(error) => {
-                eprintln!(
-                    "h2_concurrent/{kind}: skipped, the server does not serve HTTP/2: {error}"
-                );
-                if let BenchServer::Testkit(server) = server {
-                    // The failure is the one just reported; do not panic on drop.
-                    let _ = rt.block_on(server.shutdown());
-                }
-                continue;
-            }
-        };
+        let client = rt
+            .block_on(Http2Client::connect(server.socket_addr()))
+            .expect("an HTTP/2 connection");
         bench_h2(&mut group, &rt, kind, &client);
         drop(client);
         stop_server(&rt, kind, server);
