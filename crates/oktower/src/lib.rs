@@ -4,6 +4,29 @@
 //! interceptor is a `tower::Layer`, composed over a pooled connector with route selection and
 //! HTTP/2 coalescing, on hyper, rustls and tokio.
 //!
-//! The library is being built capability by capability; see the workspace README for what is in
-//! and what is not yet.
+//! The library is being built capability by capability. Today it holds the connection
+//! vocabulary: [`Address`], [`Route`], [`Proxy`] and [`ProxySelector`], [`Dns`], [`Protocol`]
+//! [`Handshake`], [`ConnectionInfo`], the [`EventListener`] hooks, and the one [`Error`]
+//! type.
 #![forbid(unsafe_code)]
+
+mod address;
+mod connection;
+mod connection_info;
+mod dns;
+mod error;
+mod events;
+mod handshake;
+mod protocol;
+mod proxy;
+mod route;
+
+pub use address::{Address, AddressBuilder, Scheme, SettingsId};
+pub use connection_info::ConnectionInfo;
+pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
+pub use error::{BoxError, Error, ErrorKind, RequestSent};
+pub use events::{EventListener, EventListenerFactory, NoEvents};
+pub use handshake::Handshake;
+pub use protocol::Protocol;
+pub use proxy::{FixedProxy, NoProxy, Proxy, ProxyCredentials, ProxySelector};
+pub use route::Route;

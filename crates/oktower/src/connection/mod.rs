@@ -1,0 +1,4 @@
+//! The connection machinery, OkHttp's `internal/connection`: route selection, connecting
+//! (TCP, happy eyeballs, proxies, TLS), and the pool. It depends only on the connection
+//! vocabulary (`address`, `route`, `dns`, `proxy`, `tls`, `error`, `events`), never on the
+//! layers above it.
