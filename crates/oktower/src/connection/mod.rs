@@ -2,3 +2,10 @@
 //! (TCP, happy eyeballs, proxies, TLS), and the pool. It depends only on the connection
 //! vocabulary (`address`, `route`, `dns`, `proxy`, `tls`, `error`, `events`), never on the
 //! layers above it.
+
+// The pool that uses these lands with the ConnectLayer; until then they are exercised by their
+// unit tests only.
+#[allow(dead_code)]
+mod evict;
+#[allow(dead_code)]
+mod h2_settings;
