@@ -7,10 +7,11 @@
 //! The library is being built capability by capability. Today it holds the connection
 //! vocabulary: [`Address`], [`Route`], [`Proxy`] and [`ProxySelector`], [`Dns`], [`Protocol`]
 //! [`Handshake`], [`ConnectionInfo`], the [`EventListener`] hooks, and the one [`Error`]
-//! type.
+//! type; and TLS: [`TlsConfig`], [`CertificatePinner`] and the handshake, [`connect_tls`].
 #![forbid(unsafe_code)]
 
 mod address;
+mod certificate_pinner;
 mod connection;
 mod connection_info;
 mod dns;
@@ -20,8 +21,11 @@ mod handshake;
 mod protocol;
 mod proxy;
 mod route;
+mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
+pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
+pub use connection::connect_tls;
 pub use connection_info::ConnectionInfo;
 pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
 pub use error::{BoxError, Error, ErrorKind, RequestSent};
@@ -30,3 +34,4 @@ pub use handshake::Handshake;
 pub use protocol::Protocol;
 pub use proxy::{FixedProxy, NoProxy, Proxy, ProxyCredentials, ProxySelector};
 pub use route::Route;
+pub use tls::{TlsConfig, TlsConfigBuilder, TlsVersion, handshake_of};

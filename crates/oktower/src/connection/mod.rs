@@ -6,6 +6,11 @@
 // The pool that uses these lands with the ConnectLayer; until then they are exercised by their
 // unit tests only.
 #[allow(dead_code)]
+mod eligible;
+#[allow(dead_code)]
 mod evict;
 #[allow(dead_code)]
 mod h2_settings;
+mod tls_connect;
+
+pub use tls_connect::connect_tls;
