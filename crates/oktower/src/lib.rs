@@ -19,9 +19,11 @@ mod events;
 mod handshake;
 mod protocol;
 mod proxy;
+mod proxy_env;
 mod route;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
+pub use connection::RouteDatabase;
 pub use connection_info::ConnectionInfo;
 pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
 pub use error::{BoxError, Error, ErrorKind, RequestSent};
@@ -29,4 +31,5 @@ pub use events::{EventListener, EventListenerFactory, NoEvents};
 pub use handshake::Handshake;
 pub use protocol::Protocol;
 pub use proxy::{FixedProxy, NoProxy, Proxy, ProxyCredentials, ProxySelector};
+pub use proxy_env::EnvProxySelector;
 pub use route::Route;
