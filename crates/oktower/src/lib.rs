@@ -7,7 +7,8 @@
 //! The library is being built capability by capability. Today it holds the connection
 //! vocabulary: [`Address`], [`Route`], [`Proxy`] and [`ProxySelector`], [`Dns`], [`Protocol`]
 //! [`Handshake`], [`ConnectionInfo`], the [`EventListener`] hooks, and the one [`Error`]
-//! type.
+//! type; and the pluggable parts of connecting: [`TcpConnector`] (with [`SystemTcp`]) and
+//! [`ProxyAuthenticator`] (with [`BasicProxyAuth`]).
 #![forbid(unsafe_code)]
 
 mod address;
@@ -19,9 +20,11 @@ mod events;
 mod handshake;
 mod protocol;
 mod proxy;
+mod proxy_auth;
 mod route;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
+pub use connection::tcp::{BoxedIo, Io, SystemTcp, TcpConnectFuture, TcpConnector};
 pub use connection_info::ConnectionInfo;
 pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
 pub use error::{BoxError, Error, ErrorKind, RequestSent};
@@ -29,4 +32,7 @@ pub use events::{EventListener, EventListenerFactory, NoEvents};
 pub use handshake::Handshake;
 pub use protocol::Protocol;
 pub use proxy::{FixedProxy, NoProxy, Proxy, ProxyCredentials, ProxySelector};
+pub use proxy_auth::{
+    BasicProxyAuth, NoProxyAuth, PREEMPTIVE_CHALLENGE, ProxyAuthenticator, is_preemptive,
+};
 pub use route::Route;
