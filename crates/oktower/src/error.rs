@@ -208,7 +208,6 @@ impl Error {
 
     /// Wraps an I/O error of `kind`, keeping the I/O error as the source; timeouts become
     /// [`ErrorKind::Timeout`] whatever `kind` says.
-    #[allow(dead_code)] // Used by the connection code that lands next.
     pub(crate) fn from_io(kind: ErrorKind, context: impl Into<String>, error: io::Error) -> Self {
         let kind = if error.kind() == io::ErrorKind::TimedOut {
             ErrorKind::Timeout

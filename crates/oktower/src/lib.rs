@@ -5,9 +5,12 @@
 //! HTTP/2 coalescing, on hyper, rustls and tokio.
 //!
 //! The library is being built capability by capability. Today it holds the connection
-//! vocabulary: [`Address`], [`Route`], [`Proxy`] and [`ProxySelector`], [`Dns`], [`Protocol`]
+//! vocabulary: [`Address`], [`Route`], [`Proxy`] and [`ProxySelector`], [`Dns`], [`Protocol`],
 //! [`Handshake`], [`ConnectionInfo`], the [`EventListener`] hooks, and the one [`Error`]
-//! type; and TLS: [`TlsConfig`], [`CertificatePinner`] and the handshake, [`connect_tls`].
+//! type; TLS: [`TlsConfig`], [`CertificatePinner`] and the handshake, [`connect_tls`]; route
+//! selection's [`RouteDatabase`] and [`EnvProxySelector`]; and the pluggable parts of
+//! connecting: [`TcpConnector`] (with [`SystemTcp`]) and [`ProxyAuthenticator`] (with
+//! [`BasicProxyAuth`]).
 #![forbid(unsafe_code)]
 
 mod address;
@@ -20,12 +23,14 @@ mod events;
 mod handshake;
 mod protocol;
 mod proxy;
+mod proxy_auth;
 mod proxy_env;
 mod route;
 mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
+pub use connection::tcp::{BoxedIo, Io, SystemTcp, TcpConnectFuture, TcpConnector};
 pub use connection::{RouteDatabase, connect_tls};
 pub use connection_info::ConnectionInfo;
 pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
@@ -34,6 +39,9 @@ pub use events::{EventListener, EventListenerFactory, NoEvents};
 pub use handshake::Handshake;
 pub use protocol::Protocol;
 pub use proxy::{FixedProxy, NoProxy, Proxy, ProxyCredentials, ProxySelector};
+pub use proxy_auth::{
+    BasicProxyAuth, NoProxyAuth, PREEMPTIVE_CHALLENGE, ProxyAuthenticator, is_preemptive,
+};
 pub use proxy_env::EnvProxySelector;
 pub use route::Route;
 pub use tls::{TlsConfig, TlsConfigBuilder, TlsVersion, handshake_of};
