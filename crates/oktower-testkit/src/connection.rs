@@ -20,6 +20,9 @@ pub(crate) struct Connection {
     pub(crate) index: usize,
     pub(crate) sni: Option<String>,
     pub(crate) tls: bool,
+    /// Whether this is the inside of a proxy tunnel, where the server is the origin and no
+    /// longer the proxy.
+    pub(crate) in_tunnel: bool,
     next_exchange: usize,
 }
 
@@ -30,6 +33,7 @@ impl Connection {
             index,
             sni: None,
             tls: false,
+            in_tunnel: false,
             next_exchange: 0,
         }
     }

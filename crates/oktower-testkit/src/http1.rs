@@ -134,6 +134,7 @@ impl Http1 {
             input,
             output,
         } = self;
+        connection.in_tunnel = true;
         let Some(tls_config) = connection.shared.tls_config.clone() else {
             return Box::pin(
                 Http1 {
@@ -241,7 +242,11 @@ impl Http1 {
         let expects_continue =
             head.version == Version::HTTP_11 && head.has_token("expect", "100-continue");
 
-        if let Some(proxy) = &self.connection.shared.config.proxy {
+        let proxy = match &self.connection.shared.config.proxy {
+            Some(proxy) if !self.connection.in_tunnel => Some(proxy),
+            _ => None,
+        };
+        if let Some(proxy) = proxy {
             let authorized = proxy.authorizes(
                 head.headers
                     .iter()
@@ -264,7 +269,7 @@ impl Http1 {
                     response = response.header("Connection", "close");
                 }
                 self.write_response(response.spec(), false).await?;
-                return Ok(if close || close_requested || is_connect {
+                return Ok(if close || close_requested {
                     Next::Close
                 } else {
                     Next::KeepAlive

@@ -133,3 +133,60 @@ async fn connect_without_credentials_gets_407_and_can_close() {
     assert!(stays_silent(&mut socket, Duration::from_millis(50)).await);
     assert_eq!(server.connection_count(), 2);
 }
+
+#[tokio::test]
+async fn connect_407_keeps_the_connection_and_the_tunnel_needs_no_proxy_auth() {
+    let proxy = ProxyMode::new().require_auth("Basic dXNlcjpwYXNz", "Basic realm=\"proxy\"");
+    let server = MockWebServer::builder()
+        .proxy_mode(proxy)
+        .start()
+        .await
+        .unwrap();
+    server.enqueue(MockResponse::new().body("origin answered"));
+
+    let mut socket = TcpStream::connect(server.proxy_address()).await.unwrap();
+    socket
+        .write_all(b"CONNECT origin.example:80 HTTP/1.1\r\nHost: origin.example:80\r\n\r\n")
+        .await
+        .unwrap();
+    let challenge = read_until(&mut socket, b"\r\n\r\n").await;
+    assert!(text(&challenge).starts_with("HTTP/1.1 407 "));
+    // Without `Connection: close` the client may answer the challenge on the same connection.
+    socket
+        .write_all(b"CONNECT origin.example:80 HTTP/1.1\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n")
+        .await
+        .unwrap();
+    let established = read_until(&mut socket, b"\r\n\r\n").await;
+    assert_eq!(
+        text(&established),
+        "HTTP/1.1 200 Connection established\r\n\r\n"
+    );
+    // Inside the tunnel the server is the origin: no proxy authentication is asked for.
+    socket
+        .write_all(b"GET /inner HTTP/1.1\r\nHost: origin.example\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(text(&read_to_end(&mut socket).await).ends_with("origin answered"));
+
+    let exchanges: Vec<(String, usize, usize)> = {
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let r = server.take_request(PATIENCE).await.unwrap();
+            seen.push((
+                r.method().to_owned(),
+                r.connection_index(),
+                r.exchange_index(),
+            ));
+        }
+        seen
+    };
+    assert_eq!(
+        exchanges,
+        [
+            ("CONNECT".to_owned(), 0, 0),
+            ("CONNECT".to_owned(), 0, 1),
+            ("GET".to_owned(), 0, 2)
+        ]
+    );
+    assert_eq!(server.connection_count(), 1);
+}
