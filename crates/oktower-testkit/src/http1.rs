@@ -179,18 +179,19 @@ impl Http1 {
     async fn read_head(&mut self) -> io::Result<HeadOutcome> {
         loop {
             if !self.input.is_empty() {
-                match parse_head(&self.input) {
-                    Ok(Some((_, consumed))) if consumed > MAX_HEAD_BYTES => {
-                        let failure = format!("request head exceeds {MAX_HEAD_BYTES} bytes");
-                        return Ok(self.malformed(431, failure));
-                    }
+                let parsed = parse_head(&self.input);
+                let head_len = match &parsed {
+                    Ok(Some((_, consumed))) => *consumed,
+                    _ => self.input.len(),
+                };
+                if parsed.is_ok() && head_len > MAX_HEAD_BYTES {
+                    let failure = format!("request head exceeds {MAX_HEAD_BYTES} bytes");
+                    return Ok(self.malformed(431, failure));
+                }
+                match parsed {
                     Ok(Some((head, consumed))) => {
                         self.input.advance(consumed);
                         return Ok(HeadOutcome::Head(head));
-                    }
-                    Ok(None) if self.input.len() > MAX_HEAD_BYTES => {
-                        let failure = format!("request head exceeds {MAX_HEAD_BYTES} bytes");
-                        return Ok(self.malformed(431, failure));
                     }
                     Ok(None) => {}
                     Err((status, failure)) => return Ok(self.malformed(status, failure)),
@@ -287,7 +288,14 @@ impl Http1 {
         }
 
         fill_request(&mut request, head);
-        let upcoming = self.connection.shared.peek();
+        // Only a request with a body (or an expectation) has a body phase to script; a plain
+        // GET skips the dispatcher lookup.
+        let has_body = !matches!(framing, BodyFraming::Length(0));
+        let upcoming = if has_body || expects_continue {
+            self.connection.shared.peek()
+        } else {
+            None
+        };
         let upcoming = upcoming.as_ref().map(MockResponse::spec);
 
         if let Some(Fault::DisconnectDuringRequestBody { after_bytes }) =
@@ -327,7 +335,12 @@ impl Http1 {
         let response = self.connection.shared.dispatch(request);
         let spec = response.spec();
         match spec.fault {
-            Some(Fault::DisconnectAfterRequest | Fault::ResetStream(_)) => return Ok(Next::Close),
+            // A bodiless request has no body phase: its DisconnectDuringRequestBody closes here.
+            Some(
+                Fault::DisconnectAfterRequest
+                | Fault::ResetStream(_)
+                | Fault::DisconnectDuringRequestBody { .. },
+            ) => return Ok(Next::Close),
             Some(Fault::NoResponse) => {
                 self.hold_until_client_closes().await;
                 return Ok(Next::Close);

@@ -198,3 +198,18 @@ async fn shutdown_input_at_end_stops_reading_requests() {
     assert!(stays_silent(&mut socket, Duration::from_millis(200)).await);
     assert_eq!(server.request_count(), 1);
 }
+
+#[tokio::test]
+async fn disconnect_during_request_body_on_a_bodiless_request_closes_after_it() {
+    let server = MockWebServer::start().await.unwrap();
+    server.enqueue(MockResponse::fault(Fault::DisconnectDuringRequestBody {
+        after_bytes: 0,
+    }));
+    assert!(
+        exchange_until_close(server.socket_addr(), GET)
+            .await
+            .is_empty()
+    );
+    let request = server.take_request(PATIENCE).await.unwrap();
+    assert_eq!(request.failure(), None);
+}
