@@ -1,10 +1,19 @@
 //! What layers below ConnectLayer can know of the connection an exchange uses.
 
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::{Handshake, Protocol, Route};
 
 /// The connection an exchange runs on: its route, protocol, TLS handshake, a process-unique id,
 /// and whether it was reached by HTTP/2 coalescing (its certificate covers this host, though it
 /// was opened for another).
+///
+/// Cheap to clone: the description is shared with the pool's connection, and so are its two
+/// switches, [`mark_no_new_exchanges`](Self::mark_no_new_exchanges) and
+/// [`mark_no_coalesced_exchanges`](Self::mark_no_coalesced_exchanges), which a layer uses to
+/// take the connection out of service (the follow-up layer after a `421 Misdirected Request`).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -15,14 +24,26 @@ use crate::{Handshake, Protocol, Route};
 /// let info = ConnectionInfo::new(7, route, Protocol::Http11, None, false);
 /// assert_eq!(info.id(), 7);
 /// assert!(info.handshake().is_none());
+/// assert!(!info.is_no_coalesced_exchanges());
+/// info.clone().mark_no_coalesced_exchanges();
+/// assert!(info.is_no_coalesced_exchanges());
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ConnectionInfo {
-    id: u64,
-    route: Route,
-    protocol: Protocol,
-    handshake: Option<Handshake>,
+    shared: Arc<Described>,
     coalesced: bool,
+}
+
+/// The part of a [`ConnectionInfo`] every exchange on the connection shares.
+pub(crate) struct Described {
+    pub(crate) id: u64,
+    pub(crate) route: Route,
+    pub(crate) protocol: Protocol,
+    pub(crate) handshake: Option<Handshake>,
+    /// The connection takes no new exchanges.
+    pub(crate) no_new_exchanges: AtomicBool,
+    /// The connection takes no coalesced exchanges (set after a 421 on one).
+    pub(crate) no_coalesced_exchanges: AtomicBool,
 }
 
 impl ConnectionInfo {
@@ -34,37 +55,86 @@ impl ConnectionInfo {
         handshake: Option<Handshake>,
         coalesced: bool,
     ) -> Self {
-        ConnectionInfo {
+        let shared = Arc::new(Described {
             id,
             route,
             protocol,
             handshake,
-            coalesced,
-        }
+            no_new_exchanges: AtomicBool::new(false),
+            no_coalesced_exchanges: AtomicBool::new(false),
+        });
+        ConnectionInfo { shared, coalesced }
+    }
+
+    /// The description of an exchange on the connection `shared` describes.
+    pub(crate) fn of(shared: Arc<Described>, coalesced: bool) -> Self {
+        ConnectionInfo { shared, coalesced }
+    }
+
+    /// The shared description.
+    pub(crate) fn described(&self) -> &Arc<Described> {
+        &self.shared
     }
 
     /// A process-unique connection id, in the order connections were opened.
     pub fn id(&self) -> u64 {
-        self.id
+        self.shared.id
     }
 
     /// The route the connection was opened on.
     pub fn route(&self) -> &Route {
-        &self.route
+        &self.shared.route
     }
 
     /// The protocol it speaks.
     pub fn protocol(&self) -> Protocol {
-        self.protocol
+        self.shared.protocol
     }
 
     /// The TLS handshake, for TLS connections.
     pub fn handshake(&self) -> Option<&Handshake> {
-        self.handshake.as_ref()
+        self.shared.handshake.as_ref()
     }
 
     /// Whether this exchange reached the connection by HTTP/2 coalescing.
     pub fn is_coalesced(&self) -> bool {
         self.coalesced
+    }
+
+    /// Takes the connection out of service: exchanges in flight finish, no new one starts, and
+    /// the pool closes it once idle.
+    pub fn mark_no_new_exchanges(&self) {
+        self.shared.no_new_exchanges.store(true, Ordering::Release);
+    }
+
+    /// Whether the connection takes no new exchanges.
+    pub fn is_no_new_exchanges(&self) -> bool {
+        self.shared.no_new_exchanges.load(Ordering::Acquire)
+    }
+
+    /// Stops coalescing on the connection: it keeps serving the host it was opened for, but no
+    /// other host reaches it by HTTP/2 coalescing (OkHttp's `noCoalescedConnections`, set after a
+    /// `421 Misdirected Request`).
+    pub fn mark_no_coalesced_exchanges(&self) {
+        self.shared
+            .no_coalesced_exchanges
+            .store(true, Ordering::Release);
+    }
+
+    /// Whether coalescing onto the connection was stopped.
+    pub fn is_no_coalesced_exchanges(&self) -> bool {
+        self.shared.no_coalesced_exchanges.load(Ordering::Acquire)
+    }
+}
+
+impl fmt::Debug for ConnectionInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionInfo")
+            .field("id", &self.shared.id)
+            .field("route", &self.shared.route)
+            .field("protocol", &self.shared.protocol)
+            .field("tls", &self.shared.handshake.is_some())
+            .field("coalesced", &self.coalesced)
+            .finish()
     }
 }

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod address;
+mod call_context;
 mod certificate_pinner;
 mod connection;
 mod connection_info;
@@ -29,6 +30,7 @@ mod route;
 mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
+pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
 pub use connection::tcp::{BoxedIo, Io, SystemTcp, TcpConnectFuture, TcpConnector};
 pub use connection::{RouteDatabase, connect_tls};

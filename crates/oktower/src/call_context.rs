@@ -1,0 +1,104 @@
+//! The per-call state that travels down the stack in request extensions.
+
+use std::sync::Arc;
+
+use http::Extensions;
+use tokio_util::sync::CancellationToken;
+
+use crate::{EventListener, NoEvents};
+
+/// The listener used when a request carries no [`CallContext`].
+static NO_EVENTS: NoEvents = NoEvents;
+
+/// What every layer of a call may need: the call's [`EventListener`] and its cancellation
+/// token. The `Call` inserts one into the request's extensions; layers read it with
+/// [`CallContext::of`] and fall back to no events and no cancellation when it is absent (a
+/// layer used on its own, under another client).
+///
+/// Cheap to clone.
+///
+/// ```
+/// use std::sync::Arc;
+/// use oktower::{CallContext, NoEvents};
+///
+/// let context = CallContext::new(Arc::new(NoEvents));
+/// let mut request = http::Request::new(());
+/// request.extensions_mut().insert(context.clone());
+///
+/// assert!(!CallContext::is_canceled_in(request.extensions()));
+/// context.cancel();
+/// assert!(CallContext::is_canceled_in(request.extensions()));
+/// ```
+#[derive(Clone)]
+pub struct CallContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    listener: Arc<dyn EventListener>,
+    cancel: CancellationToken,
+}
+
+impl CallContext {
+    /// A context reporting to `listener`, with a fresh cancellation token.
+    pub fn new(listener: Arc<dyn EventListener>) -> Self {
+        Self::with_token(listener, CancellationToken::new())
+    }
+
+    /// A context reporting to `listener` and canceled by `cancel`.
+    pub fn with_token(listener: Arc<dyn EventListener>, cancel: CancellationToken) -> Self {
+        CallContext {
+            inner: Arc::new(Inner { listener, cancel }),
+        }
+    }
+
+    /// The context in `extensions`, if any.
+    pub fn of(extensions: &Extensions) -> Option<&CallContext> {
+        extensions.get::<CallContext>()
+    }
+
+    /// The listener of the call whose request has `extensions` (one that ignores every event
+    /// when there is no context).
+    pub fn listener_in(extensions: &Extensions) -> &dyn EventListener {
+        match extensions.get::<CallContext>() {
+            Some(context) => &*context.inner.listener,
+            None => &NO_EVENTS,
+        }
+    }
+
+    /// Whether the call whose request has `extensions` was canceled.
+    pub fn is_canceled_in(extensions: &Extensions) -> bool {
+        extensions
+            .get::<CallContext>()
+            .is_some_and(CallContext::is_canceled)
+    }
+
+    /// The call's listener.
+    pub fn listener(&self) -> &Arc<dyn EventListener> {
+        &self.inner.listener
+    }
+
+    /// The call's cancellation token: awaiting `cancelled()` on it ends when the call is
+    /// canceled.
+    pub fn cancel_token(&self) -> &CancellationToken {
+        &self.inner.cancel
+    }
+
+    /// Cancels the call. Idempotent.
+    pub fn cancel(&self) {
+        self.inner.cancel.cancel();
+    }
+
+    /// Whether the call was canceled.
+    pub fn is_canceled(&self) -> bool {
+        self.inner.cancel.is_cancelled()
+    }
+}
+
+impl std::fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallContext")
+            .field("canceled", &self.is_canceled())
+            .finish_non_exhaustive()
+    }
+}
