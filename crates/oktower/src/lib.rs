@@ -14,8 +14,10 @@
 #![forbid(unsafe_code)]
 
 mod address;
+mod body;
 mod call_context;
 mod certificate_pinner;
+mod connect;
 mod connection;
 mod connection_info;
 mod dns;
@@ -30,10 +32,15 @@ mod route;
 mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
+pub use body::RequestBody;
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
+pub use connect::{
+    CallServer, Connect, ConnectLayer, ConnectLayerBuilder, Exchange, ResponseBody, ResponseFuture,
+    ResponseTimes,
+};
 pub use connection::tcp::{BoxedIo, Io, SystemTcp, TcpConnectFuture, TcpConnector};
-pub use connection::{RouteDatabase, connect_tls};
+pub use connection::{ConnectionPool, ConnectionPoolBuilder, RouteDatabase, connect_tls};
 pub use connection_info::ConnectionInfo;
 pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
 pub use error::{BoxError, Error, ErrorKind, RequestSent};
