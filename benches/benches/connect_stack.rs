@@ -103,7 +103,10 @@ fn scenario(c: &mut Criterion, name: &str, version: HttpVersion, tasks: usize) {
     let cpu = ThreadCpu::default();
     let client_rt = runtime("bench-client", Some(cpu.clone()));
     let server = server_rt
-        .block_on(start_testkit_server(version, Bytes::from_static(SMALL_BODY)))
+        .block_on(start_testkit_server(
+            version,
+            Bytes::from_static(SMALL_BODY),
+        ))
         .expect("the testkit server");
     let addr: SocketAddr = server.socket_addr();
     let uri: Uri = format!("http://{addr}/").parse().expect("a URI");

@@ -4,13 +4,35 @@
 //! interceptor is a `tower::Layer`, composed over a pooled connector with route selection and
 //! HTTP/2 coalescing, on hyper, rustls and tokio.
 //!
-//! The library is being built capability by capability. Today it holds the connection
-//! vocabulary: [`Address`], [`Route`], [`Proxy`] and [`ProxySelector`], [`Dns`], [`Protocol`],
-//! [`Handshake`], [`ConnectionInfo`], the [`EventListener`] hooks, and the one [`Error`]
-//! type; TLS: [`TlsConfig`], [`CertificatePinner`] and the handshake, [`connect_tls`]; route
-//! selection's [`RouteDatabase`] and [`EnvProxySelector`]; and the pluggable parts of
-//! connecting: [`TcpConnector`] (with [`SystemTcp`]) and [`ProxyAuthenticator`] (with
-//! [`BasicProxyAuth`]).
+//! The library is being built capability by capability. Today it holds the bottom of the
+//! stack: [`ConnectLayer`] finds a connection for each request — from the [`ConnectionPool`]
+//! (HTTP/1 connections lent one exchange at a time, HTTP/2 connections shared up to the
+//! server's stream limit and coalesced across hosts their certificate covers), or by selecting
+//! routes ([`Proxy`], [`ProxySelector`], [`Dns`], [`RouteDatabase`]) and connecting (happy
+//! eyeballs over an injectable [`TcpConnector`], `CONNECT` tunnels with
+//! [`ProxyAuthenticator`], SOCKS5, TLS with [`TlsConfig`] and [`CertificatePinner`]) — and puts
+//! its [`Exchange`] into the request; [`CallServer`] sends the request with hyper and returns a
+//! [`ResponseBody`] that gives the connection back at its end. Around them: the
+//! [`EventListener`] hooks, the [`CallContext`] a call carries, [`RequestBody`], and the one
+//! [`Error`] type.
+//!
+//! ```no_run
+//! use http_body_util::BodyExt;
+//! use oktower::{CallServer, ConnectLayer, ConnectionPool, RequestBody};
+//! use tower_layer::Layer;
+//! use tower_service::Service;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let pool = ConnectionPool::default();
+//! let mut stack = ConnectLayer::builder().pool(pool.clone()).build()?.layer(CallServer::new());
+//! let request = http::Request::get("https://example.test/").body(RequestBody::empty())?;
+//! let response = stack.call(request).await?;
+//! let text = response.into_body().collect().await?.to_bytes();
+//! assert_eq!(pool.connection_count(), 1);
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 mod address;

@@ -2,7 +2,7 @@
 //! request helper, and an event recorder.
 #![allow(dead_code)]
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 use oktower::{
     CallContext, CallServer, Connect, ConnectLayer, ConnectLayerBuilder, ConnectionInfo,
     DnsOverride, Error, EventListener, Handshake, Protocol, Proxy, RequestBody, ResponseBody,
+    SystemTcp, TcpConnectFuture, TcpConnector,
 };
 use tower_layer::Layer;
 use tower_service::Service;
@@ -73,6 +74,15 @@ pub fn get_with(url: &str, listener: Arc<dyn EventListener>) -> Request<RequestB
     let mut request = get(url);
     request.extensions_mut().insert(CallContext::new(listener));
     request
+}
+
+/// Sends every connection to one server, whatever address is asked for.
+pub struct AllTo(pub SocketAddr);
+
+impl TcpConnector for AllTo {
+    fn connect(&self, _addr: SocketAddr) -> TcpConnectFuture {
+        SystemTcp.connect(self.0)
+    }
 }
 
 /// Records event names in order.
