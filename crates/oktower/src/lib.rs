@@ -33,6 +33,9 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Above the connection sits the [`follow_up`] layer: [`FollowUpLayer`] (retries,
+//! redirects, authentication challenges) with its [`Authenticator`]s.
 #![forbid(unsafe_code)]
 
 mod address;
@@ -45,6 +48,7 @@ mod connection_info;
 mod dns;
 mod error;
 mod events;
+pub mod follow_up;
 mod handshake;
 mod protocol;
 mod proxy;
@@ -67,6 +71,10 @@ pub use connection_info::ConnectionInfo;
 pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
 pub use error::{BoxError, Error, ErrorKind, RequestSent};
 pub use events::{EventListener, EventListenerFactory, NoEvents};
+pub use follow_up::{
+    AuthContext, AuthFuture, Authenticator, BasicAuthenticator, BearerAuthenticator, Challenge,
+    FollowUp, FollowUpLayer, NoAuthenticator, PriorResponse, ReplayBody, TokenProvider,
+};
 pub use handshake::Handshake;
 pub use protocol::Protocol;
 pub use proxy::{FixedProxy, NoProxy, Proxy, ProxyCredentials, ProxySelector};
