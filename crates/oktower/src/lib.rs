@@ -10,10 +10,13 @@
 //! type; TLS: [`TlsConfig`], [`CertificatePinner`] and the handshake, [`connect_tls`]; route
 //! selection's [`RouteDatabase`] and [`EnvProxySelector`]; and the pluggable parts of
 //! connecting: [`TcpConnector`] (with [`SystemTcp`]) and [`ProxyAuthenticator`] (with
-//! [`BasicProxyAuth`]).
+//! [`BasicProxyAuth`]). The first layer is here too: the [`bridge`] ([`BridgeLayer`]: default
+//! headers, transparent gzip/deflate/br/zstd with a size limit, and the [`CookieJar`] with
+//! [`MemoryCookieJar`]).
 #![forbid(unsafe_code)]
 
 mod address;
+pub mod bridge;
 mod call_context;
 mod certificate_pinner;
 mod connection;
@@ -30,6 +33,7 @@ mod route;
 mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
+pub use bridge::{Bridge, BridgeLayer, CookieJar, MemoryCookieJar, NoCookies};
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
 pub use connection::tcp::{BoxedIo, Io, SystemTcp, TcpConnectFuture, TcpConnector};
