@@ -31,6 +31,9 @@ pub enum ErrorKind {
     Protocol,
     /// Reading or writing failed after the connection was established.
     Io,
+    /// A response exceeded a configured size limit, such as the bridge's maximum decompressed
+    /// body size (which stops decompression bombs).
+    TooLarge,
     /// The call was canceled.
     Canceled,
 }
@@ -46,6 +49,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timed out",
             ErrorKind::Protocol => "protocol error",
             ErrorKind::Io => "I/O error",
+            ErrorKind::TooLarge => "response too large",
             ErrorKind::Canceled => "canceled",
         }
     }
@@ -194,6 +198,11 @@ impl Error {
     /// An I/O failure on an established connection.
     pub fn is_io(&self) -> bool {
         self.kind() == ErrorKind::Io
+    }
+
+    /// A response over a configured size limit.
+    pub fn is_too_large(&self) -> bool {
+        self.kind() == ErrorKind::TooLarge
     }
 
     /// A canceled call.

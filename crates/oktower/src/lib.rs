@@ -34,12 +34,15 @@
 //! # }
 //! ```
 //!
-//! Above the connection sits the [`follow_up`] layer: [`FollowUpLayer`] (retries,
+//! Above the connection sit the [`bridge`] ([`BridgeLayer`]: default headers, transparent
+//! gzip/deflate/br/zstd with a size limit, the [`CookieJar`] with [`MemoryCookieJar`]) and the
+//! [`follow_up`] layer: [`FollowUpLayer`] (retries,
 //! redirects, authentication challenges) with its [`Authenticator`]s.
 #![forbid(unsafe_code)]
 
 mod address;
 mod body;
+pub mod bridge;
 mod call_context;
 mod certificate_pinner;
 mod connect;
@@ -59,6 +62,7 @@ mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
 pub use body::RequestBody;
+pub use bridge::{Bridge, BridgeLayer, CookieJar, MemoryCookieJar, NoCookies};
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
 pub use connect::{
