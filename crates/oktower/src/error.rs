@@ -33,6 +33,9 @@ pub enum ErrorKind {
     Io,
     /// The call was canceled.
     Canceled,
+    /// The response cache could not use a stored entry: its bytes are truncated, corrupt or
+    /// of an unknown format version. The cache treats such an entry as absent.
+    Cache,
 }
 
 impl ErrorKind {
@@ -47,6 +50,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol error",
             ErrorKind::Io => "I/O error",
             ErrorKind::Canceled => "canceled",
+            ErrorKind::Cache => "cache entry unusable",
         }
     }
 }
@@ -204,6 +208,11 @@ impl Error {
     /// Invalid settings.
     pub fn is_builder(&self) -> bool {
         self.kind() == ErrorKind::Builder
+    }
+
+    /// An unusable cache entry.
+    pub fn is_cache(&self) -> bool {
+        self.kind() == ErrorKind::Cache
     }
 
     /// Wraps an I/O error of `kind`, keeping the I/O error as the source; timeouts become

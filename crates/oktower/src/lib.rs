@@ -10,10 +10,12 @@
 //! type; TLS: [`TlsConfig`], [`CertificatePinner`] and the handshake, [`connect_tls`]; route
 //! selection's [`RouteDatabase`] and [`EnvProxySelector`]; and the pluggable parts of
 //! connecting: [`TcpConnector`] (with [`SystemTcp`]) and [`ProxyAuthenticator`] (with
-//! [`BasicProxyAuth`]).
+//! [`BasicProxyAuth`]); and the pure core of the response cache: [`CacheControl`],
+//! [`CacheStrategy`], [`CachedResponse`] with its byte format, [`CacheKey`].
 #![forbid(unsafe_code)]
 
 mod address;
+mod cache;
 mod call_context;
 mod certificate_pinner;
 mod connection;
@@ -30,6 +32,12 @@ mod route;
 mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
+pub use cache::{
+    CacheControl, CacheControlBuilder, CacheKey, CacheOutcome, CacheStrategy, CacheUrlOverride,
+    CachedResponse, Condition, Freshness, NetworkFailure, NetworkReason, cache_uri, has_vary_all,
+    invalidated_uris, invalidates_cache, merge_not_modified, stale_if_error, vary_matches,
+    varying_request_headers,
+};
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
 pub use connection::tcp::{BoxedIo, Io, SystemTcp, TcpConnectFuture, TcpConnector};
