@@ -4,20 +4,45 @@
 //! interceptor is a `tower::Layer`, composed over a pooled connector with route selection and
 //! HTTP/2 coalescing, on hyper, rustls and tokio.
 //!
-//! The library is being built capability by capability. Today it holds the connection
-//! vocabulary: [`Address`], [`Route`], [`Proxy`] and [`ProxySelector`], [`Dns`], [`Protocol`],
-//! [`Handshake`], [`ConnectionInfo`], the [`EventListener`] hooks, and the one [`Error`]
-//! type; TLS: [`TlsConfig`], [`CertificatePinner`] and the handshake, [`connect_tls`]; route
-//! selection's [`RouteDatabase`] and [`EnvProxySelector`]; and the pluggable parts of
-//! connecting: [`TcpConnector`] (with [`SystemTcp`]) and [`ProxyAuthenticator`] (with
-//! [`BasicProxyAuth`]); and the pure core of the response cache: [`CacheControl`],
-//! [`CacheStrategy`], [`CachedResponse`] with its byte format, [`CacheKey`].
+//! The library is being built capability by capability. Today it holds the bottom of the
+//! stack: [`ConnectLayer`] finds a connection for each request — from the [`ConnectionPool`]
+//! (HTTP/1 connections lent one exchange at a time, HTTP/2 connections shared up to the
+//! server's stream limit and coalesced across hosts their certificate covers), or by selecting
+//! routes ([`Proxy`], [`ProxySelector`], [`Dns`], [`RouteDatabase`]) and connecting (happy
+//! eyeballs over an injectable [`TcpConnector`], `CONNECT` tunnels with
+//! [`ProxyAuthenticator`], SOCKS5, TLS with [`TlsConfig`] and [`CertificatePinner`]) — and puts
+//! its [`Exchange`] into the request; [`CallServer`] sends the request with hyper and returns a
+//! [`ResponseBody`] that gives the connection back at its end. Around them: the
+//! [`EventListener`] hooks, the [`CallContext`] a call carries, [`RequestBody`], and the one
+//! [`Error`] type. The response cache has its pure core: [`CacheControl`], the
+//! [`CacheStrategy`] decided at an explicit `now`, [`CachedResponse`] with its byte format, and
+//! [`CacheKey`].
+//!
+//! ```no_run
+//! use http_body_util::BodyExt;
+//! use oktower::{CallServer, ConnectLayer, ConnectionPool, RequestBody};
+//! use tower_layer::Layer;
+//! use tower_service::Service;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let pool = ConnectionPool::default();
+//! let mut stack = ConnectLayer::builder().pool(pool.clone()).build()?.layer(CallServer::new());
+//! let request = http::Request::get("https://example.test/").body(RequestBody::empty())?;
+//! let response = stack.call(request).await?;
+//! let text = response.into_body().collect().await?.to_bytes();
+//! assert_eq!(pool.connection_count(), 1);
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 mod address;
+mod body;
 mod cache;
 mod call_context;
 mod certificate_pinner;
+mod connect;
 mod connection;
 mod connection_info;
 mod dns;
@@ -32,6 +57,7 @@ mod route;
 mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
+pub use body::RequestBody;
 pub use cache::{
     CacheControl, CacheControlBuilder, CacheKey, CacheOutcome, CacheStrategy, CacheUrlOverride,
     CachedResponse, Condition, Freshness, NetworkFailure, NetworkReason, cache_uri, has_vary_all,
@@ -40,8 +66,12 @@ pub use cache::{
 };
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
+pub use connect::{
+    CallServer, Connect, ConnectLayer, ConnectLayerBuilder, Exchange, ResponseBody, ResponseFuture,
+    ResponseTimes,
+};
 pub use connection::tcp::{BoxedIo, Io, SystemTcp, TcpConnectFuture, TcpConnector};
-pub use connection::{RouteDatabase, connect_tls};
+pub use connection::{ConnectionPool, ConnectionPoolBuilder, RouteDatabase, connect_tls};
 pub use connection_info::ConnectionInfo;
 pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
 pub use error::{BoxError, Error, ErrorKind, RequestSent};

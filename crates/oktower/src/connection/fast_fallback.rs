@@ -127,7 +127,7 @@ pub(crate) async fn race_tcp(
 }
 
 /// The last failure, keeping the earlier ones.
-fn combine(failures: impl Iterator<Item = Error>) -> Error {
+pub(crate) fn combine(failures: impl Iterator<Item = Error>) -> Error {
     let mut failures: Vec<Error> = failures.collect();
     match failures.pop() {
         Some(last) => failures.into_iter().fold(last, Error::with_recovered),

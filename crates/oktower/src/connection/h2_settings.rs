@@ -9,10 +9,11 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 
 const FRAME_HEADER_LEN: usize = 9;
 const FRAME_TYPE_SETTINGS: u8 = 0x4;
@@ -25,13 +26,33 @@ const SETTING_LEN: usize = 6;
 #[derive(Debug)]
 pub(crate) struct PeerSettings {
     max_concurrent_streams: AtomicU32,
+    /// The server's first `SETTINGS` frame was read.
+    received: AtomicBool,
+    arrived: Notify,
 }
 
 impl PeerSettings {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(PeerSettings {
             max_concurrent_streams: AtomicU32::new(u32::MAX),
+            received: AtomicBool::new(false),
+            arrived: Notify::new(),
         })
+    }
+
+    /// Waits until the server's first `SETTINGS` frame was read (its connection preface).
+    pub(crate) async fn received(&self) {
+        let arrived = self.arrived.notified();
+        if self.received.load(Ordering::Acquire) {
+            return;
+        }
+        arrived.await;
+    }
+
+    fn mark_received(&self) {
+        if !self.received.swap(true, Ordering::AcqRel) {
+            self.arrived.notify_waiters();
+        }
     }
 
     /// The server's latest `SETTINGS_MAX_CONCURRENT_STREAMS` (`u32::MAX` when unset).
@@ -51,6 +72,8 @@ pub(crate) struct FrameFollower {
     in_settings: bool,
     setting: [u8; SETTING_LEN],
     setting_len: usize,
+    /// A whole non-ACK SETTINGS frame was read.
+    seen_settings: bool,
 }
 
 impl FrameFollower {
@@ -93,6 +116,7 @@ impl FrameFollower {
             bytes = &bytes[take..];
             if self.payload_left == 0 {
                 self.header_len = 0;
+                self.seen_settings |= self.in_settings;
             }
         }
         found
@@ -107,7 +131,13 @@ impl FrameFollower {
         self.setting_len = 0;
         if self.payload_left == 0 {
             self.header_len = 0;
+            self.seen_settings |= self.in_settings;
         }
+    }
+
+    /// Whether a whole non-ACK SETTINGS frame was read.
+    pub(crate) fn seen_settings(&self) -> bool {
+        self.seen_settings
     }
 }
 
@@ -118,6 +148,7 @@ pub(crate) struct SettingsTap<T> {
     inner: T,
     follower: FrameFollower,
     settings: Arc<PeerSettings>,
+    reported: bool,
 }
 
 impl<T> SettingsTap<T> {
@@ -127,6 +158,7 @@ impl<T> SettingsTap<T> {
             inner,
             follower: FrameFollower::default(),
             settings,
+            reported: false,
         }
     }
 }
@@ -140,12 +172,16 @@ impl<T: AsyncRead + Unpin> AsyncRead for SettingsTap<T> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = polled
-            && let Some(max) = this.follower.feed(&buf.filled()[before..])
-        {
-            this.settings
-                .max_concurrent_streams
-                .store(max, Ordering::Relaxed);
+        if let Poll::Ready(Ok(())) = polled {
+            if let Some(max) = this.follower.feed(&buf.filled()[before..]) {
+                this.settings
+                    .max_concurrent_streams
+                    .store(max, Ordering::Relaxed);
+            }
+            if this.follower.seen_settings() && !this.reported {
+                this.reported = true;
+                this.settings.mark_received();
+            }
         }
         polled
     }
@@ -245,6 +281,7 @@ mod tests {
         let (client, mut server) = tokio::io::duplex(64);
         let settings = PeerSettings::new();
         assert_eq!(settings.max_concurrent_streams(), u32::MAX);
+        assert!(!settings.received.load(Ordering::Acquire));
         let mut tap = SettingsTap::new(client, settings.clone());
         server
             .write_all(&frame(
@@ -258,6 +295,7 @@ mod tests {
         let n = tap.read(&mut buf).await.unwrap();
         assert_eq!(n, FRAME_HEADER_LEN + SETTING_LEN);
         assert_eq!(settings.max_concurrent_streams(), 7);
+        settings.received().await;
         tap.write_all(b"ping").await.unwrap();
         let mut echoed = [0u8; 4];
         server.read_exact(&mut echoed).await.unwrap();

@@ -1,0 +1,379 @@
+//! [`CallServer`], the terminal service: sends the request over its exchange with hyper, and
+//! returns the response with a body that gives the connection back at its end.
+
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
+use http::{HeaderMap, Request, Response, StatusCode, Uri, Version};
+use http_body::Body as _;
+use hyper::body::Incoming;
+use tokio::time::{Instant, Sleep};
+use tower_service::Service;
+
+use super::exchange::{Exchange, ResponseTimes};
+use super::response_body::ResponseBody;
+use super::wire_error::{StreamReset, from_hyper};
+use crate::connection::lease::{Lease, LeasedSender};
+use crate::connection::wire_body::{BodyTracker, WireBody};
+use crate::{
+    Address, CallContext, ConnectionInfo, Error, ErrorKind, EventListener, RequestBody, RequestSent,
+};
+
+/// The bottom of the stack: sends each request over the [`Exchange`] that
+/// [`ConnectLayer`](super::ConnectLayer) put into its extensions.
+///
+/// - HTTP/1.1 requests are sent in origin form (absolute form through an HTTP proxy without a
+///   tunnel); HTTP/2 requests carry the scheme and authority as pseudo-headers.
+/// - `Expect: 100-continue` (HTTP/1.1): the body waits for `100 Continue`, within the read
+///   timeout; when a final response comes first the body is not sent and the connection is not
+///   reused. Other 1xx responses (102, 103) are skipped and reported to the call's listener
+///   (`informational_response`).
+/// - `Connection: close` on the request or the response, an HTTP/1.0 response without
+///   keep-alive, and a response delimited by the end of the connection end reuse.
+/// - A `204` or `205` with a non-zero `Content-Length` fails ("HTTP 204 had non-zero
+///   Content-Length: N") and closes the connection.
+/// - A pooled connection found closed before the request was written gives the request back to
+///   the connect layer, which sends it on another connection.
+///
+/// The response's extensions carry the [`ConnectionInfo`] (route, protocol, TLS handshake) and
+/// the [`ResponseTimes`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallServer {
+    _private: (),
+}
+
+impl CallServer {
+    /// The terminal service.
+    pub fn new() -> Self {
+        CallServer { _private: () }
+    }
+}
+
+impl Service<Request<RequestBody>> for CallServer {
+    type Response = Response<ResponseBody>;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
+        Box::pin(call_server(request))
+    }
+}
+
+async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseBody>, Error> {
+    let Some(exchange) = request.extensions().get::<Exchange>().cloned() else {
+        let message = "CallServer found no Exchange in the request: put ConnectLayer above it";
+        return Err(Error::new(ErrorKind::Builder, message).with_url(request.uri().to_string()));
+    };
+    let Some(mut lease) = exchange.take_lease() else {
+        let message = "the exchange was already used: a network layer called CallServer twice";
+        return Err(Error::new(ErrorKind::Builder, message).with_url(request.uri().to_string()));
+    };
+    let listener = exchange.listener().clone();
+    let info = exchange.info().clone();
+    let has_context = CallContext::of(request.extensions()).is_some();
+    let read_timeout = exchange.read_timeout();
+
+    let (mut parts, body) = request.into_parts();
+    let original_uri = parts.uri.clone();
+    let original_version = parts.version;
+    let multiplexed = info.protocol().is_multiplexed();
+    let request_close = has_token(&parts.headers, "close");
+    if multiplexed {
+        parts.version = Version::HTTP_2;
+    } else {
+        parts.version = Version::HTTP_11;
+        let route = info.route();
+        let absolute_form = route.proxy().is_http() && !route.requires_tunnel();
+        if !absolute_form {
+            parts.uri = origin_form(&parts.uri);
+        }
+    }
+    let expect_continue = !multiplexed && expects_continue(&parts.headers);
+    let tracker =
+        (!body.is_end_stream()).then(|| BodyTracker::new(listener.clone(), expect_continue));
+    listener.request_headers_start();
+    listener.request_headers_end(&parts);
+    let mut wire = Request::from_parts(parts, WireBody::new(body, tracker.clone()));
+    if !multiplexed && (has_context || expect_continue) {
+        let listener = listener.clone();
+        let tracker = tracker.clone();
+        hyper::ext::on_informational(&mut wire, move |response| {
+            if response.status() == StatusCode::CONTINUE {
+                if let Some(tracker) = &tracker {
+                    tracker.open_gate();
+                }
+            } else {
+                listener.informational_response(response.status(), response.headers());
+            }
+        });
+    }
+    if tracker.is_none() {
+        listener.response_headers_start();
+    }
+
+    let sent_at = SystemTime::now();
+    let started = Instant::now();
+    let address = info.route().address().clone();
+    let sending = send(&mut lease, wire);
+    let outcome = with_read_timeout(sending, read_timeout, started, tracker.as_deref()).await;
+    let response = match outcome {
+        Ok(Ok(response)) => response,
+        Ok(Err(SendError::Unsent(unsent, cause))) => {
+            // The connection was closed before anything was written: another one may take
+            // the request.
+            info.mark_no_new_exchanges();
+            drop(lease);
+            let (mut parts, wire) = (*unsent).into_parts();
+            parts.uri = original_uri;
+            parts.version = original_version;
+            exchange.return_unsent(Request::from_parts(parts, wire.into_inner()));
+            let message = format!("the pooled connection to {} was closed", address.host());
+            let mut error = Error::new(ErrorKind::Io, message)
+                .with_url(address.uri().to_string())
+                .with_request_sent(RequestSent::No);
+            if let Some(cause) = cause {
+                error = error.with_source(cause);
+            }
+            return Err(error);
+        }
+        Ok(Err(SendError::Failed(error))) => {
+            let (error, reset) = from_hyper(error, &address);
+            return Err(fail(
+                error,
+                reset,
+                lease,
+                &info,
+                &listener,
+                tracker.as_deref(),
+            ));
+        }
+        Err(timeout) => {
+            info.mark_no_new_exchanges();
+            return Err(fail(
+                timeout,
+                StreamReset::None,
+                lease,
+                &info,
+                &listener,
+                None,
+            ));
+        }
+    };
+    let received_at = SystemTime::now();
+
+    let (mut parts, incoming) = response.into_parts();
+    if tracker.is_some() {
+        listener.response_headers_start();
+    }
+    let abandoned_body = tracker.as_deref().is_some_and(BodyTracker::abandon);
+    if let Some(error) = check_bodiless(parts.status, &parts.headers, &address) {
+        info.mark_no_new_exchanges();
+        return Err(fail(
+            error,
+            StreamReset::None,
+            lease,
+            &info,
+            &listener,
+            None,
+        ));
+    }
+    listener.response_headers_end(&parts);
+    let reusable = multiplexed
+        || !(request_close
+            || abandoned_body
+            || has_token(&parts.headers, "close")
+            || (parts.version == Version::HTTP_10 && !has_token(&parts.headers, "keep-alive"))
+            || is_close_delimited(parts.status, &parts.headers));
+    parts.extensions.insert(info.clone());
+    parts.extensions.insert(ResponseTimes {
+        sent_at,
+        received_at,
+    });
+    let body = ResponseBody::new(incoming, lease, info, listener, reusable, read_timeout);
+    Ok(Response::from_parts(parts, body))
+}
+
+/// Why a request got no response.
+enum SendError {
+    /// The connection was found closed before the request was written: it comes back.
+    Unsent(Box<Request<WireBody>>, Option<hyper::Error>),
+    /// The exchange failed after the request was (maybe) written.
+    Failed(hyper::Error),
+}
+
+/// Sends `request` on the lease's connection, after waiting for it to be ready (an HTTP/1
+/// connection becomes ready once its previous response was read).
+async fn send(
+    lease: &mut Lease,
+    request: Request<WireBody>,
+) -> Result<Response<Incoming>, SendError> {
+    let sent = match lease.sender_for_request() {
+        Some(LeasedSender::H1(sender)) => {
+            if let Err(error) = poll_fn(|cx| sender.poll_ready(cx)).await {
+                return Err(SendError::Unsent(Box::new(request), Some(error)));
+            }
+            sender.try_send_request(request).await
+        }
+        Some(LeasedSender::H2(sender)) => {
+            if let Err(error) = poll_fn(|cx| sender.poll_ready(cx)).await {
+                return Err(SendError::Unsent(Box::new(request), Some(error)));
+            }
+            sender.try_send_request(request).await
+        }
+        None => return Err(SendError::Unsent(Box::new(request), None)),
+    };
+    sent.map_err(|mut error| match error.take_message() {
+        Some(request) => SendError::Unsent(Box::new(request), Some(error.into_error())),
+        None => SendError::Failed(error.into_error()),
+    })
+}
+
+/// Waits for the response head within the read timeout, counted from the latest progress of
+/// the request body (from `started` without one).
+async fn with_read_timeout<F: Future>(
+    sending: F,
+    limit: Option<Duration>,
+    started: Instant,
+    tracker: Option<&BodyTracker>,
+) -> Result<F::Output, Error> {
+    let mut sending = pin!(sending);
+    let Some(limit) = limit else {
+        return Ok(sending.await);
+    };
+    let mut timer: Option<Pin<Box<Sleep>>> = None;
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = sending.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        loop {
+            let base = tracker
+                .map_or(started, BodyTracker::last_progress)
+                .max(started);
+            let deadline = base + limit;
+            let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
+            if timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if deadline <= Instant::now() {
+                let waiting_for_continue =
+                    tracker.is_some_and(BodyTracker::is_waiting_for_continue);
+                let what = if waiting_for_continue {
+                    "waiting for 100 Continue"
+                } else {
+                    "waiting for the response"
+                };
+                let message = format!("timed out after {limit:?} {what}");
+                return Poll::Ready(Err(Error::new(ErrorKind::Timeout, message)));
+            }
+        }
+    })
+    .await
+}
+
+/// Reports and returns a failed exchange's error; the connection is not reused (an HTTP/2
+/// connection only after repeated refusals or a connection-level failure).
+fn fail(
+    error: Error,
+    reset: StreamReset,
+    lease: Lease,
+    info: &ConnectionInfo,
+    listener: &Arc<dyn EventListener>,
+    tracker: Option<&BodyTracker>,
+) -> Error {
+    let address = info.route().address();
+    let mut error = error;
+    if error.url().is_none() {
+        error = error.with_url(address.uri().to_string());
+    }
+    match reset {
+        StreamReset::Refused => {
+            lease.connection().record_refused_stream();
+            error = error.with_request_sent(RequestSent::No);
+        }
+        StreamReset::Other => {}
+        StreamReset::None => {
+            if !info.protocol().is_multiplexed() || lease.connection().never_succeeded() {
+                info.mark_no_new_exchanges();
+            }
+        }
+    }
+    if error.request_sent() != RequestSent::No {
+        error = error.with_request_sent(RequestSent::Maybe);
+    }
+    if tracker.is_some_and(|t| !t.is_finished()) {
+        listener.request_failed(&error);
+    } else {
+        listener.response_failed(&error);
+    }
+    lease.release(false);
+    listener.connection_released(info);
+    error
+}
+
+/// OkHttp's check: a 204 or 205 must not announce a body.
+fn check_bodiless(status: StatusCode, headers: &HeaderMap, address: &Address) -> Option<Error> {
+    if status != StatusCode::NO_CONTENT && status != StatusCode::RESET_CONTENT {
+        return None;
+    }
+    let length = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    if length == 0 && !headers.contains_key(TRANSFER_ENCODING) {
+        return None;
+    }
+    let message = format!(
+        "HTTP {} had non-zero Content-Length: {length}",
+        status.as_u16()
+    );
+    Some(
+        Error::new(ErrorKind::Protocol, message)
+            .with_url(address.uri().to_string())
+            .with_request_sent(RequestSent::Maybe),
+    )
+}
+
+/// An HTTP/1 response whose body ends with the connection.
+fn is_close_delimited(status: StatusCode, headers: &HeaderMap) -> bool {
+    let bodiless = status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    !bodiless && !headers.contains_key(CONTENT_LENGTH) && !headers.contains_key(TRANSFER_ENCODING)
+}
+
+/// Whether a `Connection` header lists `token`.
+fn has_token(headers: &HeaderMap, token: &str) -> bool {
+    headers.get_all(CONNECTION).iter().any(|value| {
+        value.to_str().is_ok_and(|value| {
+            value
+                .split(',')
+                .any(|item| item.trim().eq_ignore_ascii_case(token))
+        })
+    })
+}
+
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// `uri` in origin form: its path and query.
+fn origin_form(uri: &Uri) -> Uri {
+    match uri.path_and_query() {
+        Some(path_and_query) => Uri::from(path_and_query.clone()),
+        None => Uri::from_static("/"),
+    }
+}

@@ -1,0 +1,114 @@
+//! The [`Exchange`]: one request/response on a connection, handed from [`ConnectLayer`]
+//! to [`CallServer`] through the request's extensions.
+//!
+//! [`ConnectLayer`]: super::ConnectLayer
+//! [`CallServer`]: super::CallServer
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use http::Request;
+
+use crate::connection::lease::Lease;
+use crate::{ConnectionInfo, EventListener, RequestBody};
+
+/// One exchange on a connection: [`ConnectLayer`](super::ConnectLayer) puts it into the
+/// request's extensions, network layers below it read [`info`](Self::info), and
+/// [`CallServer`](super::CallServer) sends the request on it.
+///
+/// Cheap to clone (the clones are the same exchange).
+#[derive(Clone)]
+pub struct Exchange {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    info: ConnectionInfo,
+    read_timeout: Option<Duration>,
+    listener: Arc<dyn EventListener>,
+    slot: Mutex<Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    lease: Option<Lease>,
+    /// A request the connection gave back unsent (it was found closed).
+    unsent: Option<Request<RequestBody>>,
+}
+
+impl Exchange {
+    pub(crate) fn new(
+        info: ConnectionInfo,
+        listener: Arc<dyn EventListener>,
+        lease: Lease,
+        read_timeout: Option<Duration>,
+    ) -> Self {
+        Exchange {
+            shared: Arc::new(Shared {
+                info,
+                read_timeout,
+                listener,
+                slot: Mutex::new(Slot {
+                    lease: Some(lease),
+                    unsent: None,
+                }),
+            }),
+        }
+    }
+
+    /// The connection the exchange runs on.
+    pub fn info(&self) -> &ConnectionInfo {
+        &self.shared.info
+    }
+
+    /// The limit of each wait for the server in this exchange.
+    pub(crate) fn read_timeout(&self) -> Option<Duration> {
+        self.shared.read_timeout
+    }
+
+    pub(crate) fn listener(&self) -> &Arc<dyn EventListener> {
+        &self.shared.listener
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Slot> {
+        match self.shared.slot.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Takes the connection lease, to send on it (once).
+    pub(crate) fn take_lease(&self) -> Option<Lease> {
+        self.slot().lease.take()
+    }
+
+    /// Gives back a request the connection did not send, for the connect layer to retry on
+    /// another connection.
+    pub(crate) fn return_unsent(&self, request: Request<RequestBody>) {
+        self.slot().unsent = Some(request);
+    }
+
+    /// The request given back unsent, if any.
+    pub(crate) fn take_unsent(&self) -> Option<Request<RequestBody>> {
+        self.slot().unsent.take()
+    }
+}
+
+impl fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exchange")
+            .field("connection", &self.shared.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// When the request was sent and the response head received, on the wall clock (OkHttp's
+/// `sentRequestAtMillis` and `receivedResponseAtMillis`), in the response's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseTimes {
+    /// The request was handed to the connection.
+    pub sent_at: SystemTime,
+    /// The response head arrived.
+    pub received_at: SystemTime,
+}

@@ -1,0 +1,155 @@
+//! [`Connect`], the service [`ConnectLayer`](super::ConnectLayer) makes.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::exchange::Exchange;
+use super::layer::ConnectSettings;
+use crate::connection::connect_plan::ConnectContext;
+use crate::connection::finder::find;
+use crate::connection::pool::Found;
+use crate::{
+    Address, BoxError, CallContext, ConnectionInfo, Error, ErrorKind, EventListener, RequestBody,
+};
+
+/// How many times a request the connection gave back unsent (a pooled connection found closed)
+/// is tried on another connection.
+const MAX_UNSENT_RETRIES: usize = 8;
+
+/// Finds a connection for each request and calls the inner service with the
+/// [`Exchange`] in the request's extensions (and its [`ConnectionInfo`]).
+///
+/// Requests must have absolute URIs (`http:` or `https:`). The request body becomes a
+/// [`RequestBody`] for the services below.
+#[derive(Clone)]
+pub struct Connect<S> {
+    settings: Arc<ConnectSettings>,
+    inner: S,
+}
+
+impl<S> Connect<S> {
+    pub(crate) fn new(settings: Arc<ConnectSettings>, inner: S) -> Self {
+        Connect { settings, inner }
+    }
+}
+
+/// The future of [`Connect`].
+pub type ResponseFuture<R> = Pin<Box<dyn Future<Output = Result<R, Error>> + Send + 'static>>;
+
+impl<S, B, R> Service<Request<B>> for Connect<S>
+where
+    S: Service<Request<RequestBody>, Response = Response<R>, Error = Error>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    R: Send + 'static,
+{
+    type Response = Response<R>;
+    type Error = Error;
+    type Future = ResponseFuture<Response<R>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let settings = self.settings.clone();
+        let request = request.map(RequestBody::new);
+        Box::pin(exchange(settings, inner, request))
+    }
+}
+
+/// Acquires a connection, then runs the inner service on it; retries on another connection
+/// when the inner service gives the request back unsent.
+async fn exchange<S, R>(
+    settings: Arc<ConnectSettings>,
+    mut inner: S,
+    mut request: Request<RequestBody>,
+) -> Result<Response<R>, Error>
+where
+    S: Service<Request<RequestBody>, Response = Response<R>, Error = Error>,
+{
+    let address = settings.address(request.uri())?;
+    let context = CallContext::of(request.extensions()).cloned();
+    let listener = match &context {
+        Some(context) => context.listener().clone(),
+        None => settings.no_events.clone(),
+    };
+    let mut recovered: Vec<Error> = Vec::new();
+    for attempt in 0..=MAX_UNSENT_RETRIES {
+        if attempt > 0 {
+            poll_fn(|cx| inner.poll_ready(cx)).await?;
+        }
+        let found = match &context {
+            Some(context) => {
+                let token = context.cancel_token();
+                tokio::select! {
+                    biased;
+                    () = token.cancelled() => Err(canceled(&address)),
+                    found = acquire(&settings, &address, &listener) => found,
+                }
+            }
+            None => acquire(&settings, &address, &listener).await,
+        };
+        let Found { lease, coalesced } = found.map_err(|e| with_recovered(e, &mut recovered))?;
+        let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
+        listener.connection_acquired(&info);
+        let read_timeout = settings.http.read_timeout;
+        let exchange = Exchange::new(info.clone(), listener.clone(), lease, read_timeout);
+        let extensions = request.extensions_mut();
+        extensions.insert(exchange.clone());
+        extensions.insert(info);
+        match inner.call(request).await {
+            Ok(response) => return Ok(response),
+            Err(error) => match exchange.take_unsent() {
+                Some(unsent) if attempt < MAX_UNSENT_RETRIES => {
+                    exchange.info().mark_no_new_exchanges();
+                    recovered.push(error);
+                    request = unsent;
+                }
+                _ => return Err(with_recovered(error, &mut recovered)),
+            },
+        }
+    }
+    Err(canceled(&address))
+}
+
+async fn acquire(
+    settings: &ConnectSettings,
+    address: &Address,
+    listener: &Arc<dyn EventListener>,
+) -> Result<Found, Error> {
+    let context = ConnectContext {
+        tcp: &*settings.tcp,
+        tls: &settings.tls,
+        proxy_authenticator: &*settings.proxy_authenticator,
+        user_agent: &settings.user_agent,
+        connect_timeout: settings.connect_timeout,
+        read_timeout: settings.http.read_timeout,
+        fast_fallback: settings.fast_fallback,
+        http: &settings.http,
+        database: &settings.route_database,
+        listener: &**listener,
+        closed_signal: &settings.pool.inner.wake_cleanup,
+    };
+    find(&settings.pool.inner, address, &context, listener).await
+}
+
+fn canceled(address: &Address) -> Error {
+    Error::new(ErrorKind::Canceled, "Canceled").with_url(address.uri().to_string())
+}
+
+fn with_recovered(error: Error, recovered: &mut Vec<Error>) -> Error {
+    recovered.drain(..).fold(error, Error::with_recovered)
+}

@@ -1,0 +1,101 @@
+//! hyper's errors as oktower's, naming the host and telling whether the request may have been
+//! sent.
+
+use std::error::Error as StdError;
+use std::io;
+
+use crate::{Address, Error, ErrorKind, RequestSent};
+
+/// What went wrong on the wire, for the connection's bookkeeping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StreamReset {
+    /// Not an HTTP/2 stream reset.
+    None,
+    /// The server refused the stream: it was not processed.
+    Refused,
+    /// Another reset, or the connection went away.
+    Other,
+}
+
+/// `error`, from an exchange with `address`, as an [`Error`].
+pub(crate) fn from_hyper(error: hyper::Error, address: &Address) -> (Error, StreamReset) {
+    let host = address.host();
+    let reset = stream_reset(&error);
+    let io = io_kind(&error);
+    let (kind, message) = if error.is_parse() && error.to_string().contains("too large") {
+        (
+            ErrorKind::Protocol,
+            format!("the response head from {host} is too large"),
+        )
+    } else if error.is_parse_status() {
+        (
+            ErrorKind::Protocol,
+            format!("Unexpected status line from {host}"),
+        )
+    } else if error.is_parse() {
+        (
+            ErrorKind::Protocol,
+            format!("malformed HTTP response from {host}"),
+        )
+    } else if error.is_incomplete_message() || io == Some(io::ErrorKind::UnexpectedEof) {
+        (
+            ErrorKind::Protocol,
+            format!("unexpected end of stream on {}", address.uri()),
+        )
+    } else if io == Some(io::ErrorKind::InvalidData) || io == Some(io::ErrorKind::InvalidInput) {
+        (
+            ErrorKind::Protocol,
+            format!("malformed response body from {host}"),
+        )
+    } else if error.is_timeout() || io == Some(io::ErrorKind::TimedOut) {
+        (
+            ErrorKind::Timeout,
+            format!("the exchange with {host} timed out"),
+        )
+    } else if reset != StreamReset::None {
+        (
+            ErrorKind::Protocol,
+            format!("the HTTP/2 stream to {host} was reset"),
+        )
+    } else if error.is_canceled() || error.is_closed() {
+        (
+            ErrorKind::Io,
+            format!("the connection to {host} closed before the response completed"),
+        )
+    } else {
+        (ErrorKind::Io, format!("the exchange with {host} failed"))
+    };
+    let error = Error::new(kind, message)
+        .with_source(error)
+        .with_url(address.uri().to_string())
+        .with_request_sent(RequestSent::Maybe);
+    (error, reset)
+}
+
+/// The kind of the I/O error under `error`, if any.
+fn io_kind(error: &hyper::Error) -> Option<io::ErrorKind> {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<io::Error>() {
+            return Some(io.kind());
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// Whether `error` is an HTTP/2 stream reset, and which.
+fn stream_reset(error: &hyper::Error) -> StreamReset {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
+            return match h2.reason() {
+                Some(h2::Reason::REFUSED_STREAM) => StreamReset::Refused,
+                Some(_) => StreamReset::Other,
+                None => StreamReset::None,
+            };
+        }
+        source = cause.source();
+    }
+    StreamReset::None
+}

@@ -1,0 +1,283 @@
+//! A connected stream becomes an HTTP connection: hyper's `client::conn` HTTP/1.1 or HTTP/2
+//! handshake, with the connection task spawned, and the [`RealConnection`] the pool keeps.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use super::h2_settings::{PeerSettings, SettingsTap};
+use super::lease::LeasedSender;
+use super::tcp::BoxedIo;
+use super::wire_body::WireBody;
+use super::write_timeout::WriteTimeout;
+use crate::connection_info::Described;
+use crate::{Error, ErrorKind, Protocol};
+
+/// The largest response head accepted, by default (OkHttp's `HEADER_LIMIT`).
+pub(crate) const DEFAULT_MAX_RESPONSE_HEADER_SIZE: usize = 256 * 1024;
+
+/// The HTTP settings of new connections.
+#[derive(Clone, Debug)]
+pub(crate) struct HttpSettings {
+    /// The largest response head (HTTP/1) or header list (HTTP/2) accepted.
+    pub(crate) max_response_header_size: usize,
+    /// How long the server may take to send its HTTP/2 SETTINGS, and the HTTP/2 ping timeout.
+    pub(crate) read_timeout: Option<Duration>,
+    /// The socket write timeout.
+    pub(crate) write_timeout: Option<Duration>,
+    /// The HTTP/2 ping interval, if any.
+    pub(crate) ping_interval: Option<Duration>,
+}
+
+/// A sender of requests on an HTTP connection.
+pub(crate) type H1Sender = http1::SendRequest<WireBody>;
+/// A sender of requests on an HTTP/2 connection (cloned per exchange).
+pub(crate) type H2Sender = http2::SendRequest<WireBody>;
+
+/// An open HTTP connection: what the pool and the exchanges on it share.
+pub(crate) struct RealConnection {
+    /// Its description, shared with each exchange's `ConnectionInfo`.
+    pub(crate) described: Arc<Described>,
+    /// For HTTP/2: the sender (cloned per exchange) and the server's settings.
+    pub(crate) h2: Option<(H2Sender, Arc<PeerSettings>)>,
+    /// The connection task ended: the socket is closed.
+    closed: Arc<AtomicBool>,
+    task: AbortHandle,
+    /// Exchanges that completed on it (OkHttp's `successCount`).
+    successes: AtomicU32,
+    /// `REFUSED_STREAM` resets seen (OkHttp's `refusedStreamCount`).
+    refused_streams: AtomicU32,
+}
+
+impl RealConnection {
+    /// The connection id.
+    pub(crate) fn id(&self) -> u64 {
+        self.described.id
+    }
+
+    /// How many exchanges may run on it at once.
+    pub(crate) fn allocation_limit(&self) -> usize {
+        match &self.h2 {
+            Some((_, settings)) => settings.max_concurrent_streams() as usize,
+            None => 1,
+        }
+    }
+
+    /// Whether it speaks HTTP/2.
+    pub(crate) fn is_multiplexed(&self) -> bool {
+        self.h2.is_some()
+    }
+
+    /// Whether it may be handed out: open, and not taken out of service.
+    pub(crate) fn is_healthy(&self) -> bool {
+        !self.closed.load(Ordering::Acquire)
+            && !self.described.no_new_exchanges.load(Ordering::Acquire)
+            && self
+                .h2
+                .as_ref()
+                .is_none_or(|(sender, _)| !sender.is_closed())
+    }
+
+    /// Whether the connection task ended.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Takes it out of service.
+    pub(crate) fn mark_no_new_exchanges(&self) {
+        self.described
+            .no_new_exchanges
+            .store(true, Ordering::Release);
+    }
+
+    /// An exchange on it completed.
+    pub(crate) fn record_success(&self) {
+        self.successes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether no exchange ever completed on it.
+    pub(crate) fn never_succeeded(&self) -> bool {
+        self.successes.load(Ordering::Relaxed) == 0
+    }
+
+    /// OkHttp's `trackFailure` for a stream reset with `REFUSED_STREAM`: the second one takes
+    /// the connection out of service.
+    pub(crate) fn record_refused_stream(&self) {
+        if self.refused_streams.fetch_add(1, Ordering::Relaxed) >= 1 {
+            self.mark_no_new_exchanges();
+        }
+    }
+}
+
+impl Drop for RealConnection {
+    fn drop(&mut self) {
+        // Nobody holds the connection any more: close the socket now.
+        self.task.abort();
+    }
+}
+
+/// The result of a handshake: the connection, and the sender of its first exchange.
+pub(crate) struct Handshaken {
+    pub(crate) connection: RealConnection,
+    pub(crate) sender: LeasedSender,
+}
+
+/// Runs hyper's handshake for `protocol` on `io` and spawns the connection task. When the task
+/// ends, `closed_signal` is notified (the pool then prunes the connection).
+///
+/// For HTTP/2 this waits for the server's SETTINGS frame (its connection preface, sent at once
+/// by conforming servers), within the read timeout, so that the pool knows the server's
+/// `MAX_CONCURRENT_STREAMS` before it shares the connection.
+pub(crate) async fn handshake(
+    io: BoxedIo,
+    described: Described,
+    settings: &HttpSettings,
+    closed_signal: Arc<Notify>,
+) -> Result<Handshaken, Error> {
+    let io: BoxedIo = match settings.write_timeout {
+        Some(limit) => Box::new(WriteTimeout::new(io, limit)),
+        None => io,
+    };
+    let closed = Arc::new(AtomicBool::new(false));
+    let described = Arc::new(described);
+    let url = described.route.address().uri().to_string();
+    let failed = |error: hyper::Error| {
+        Error::new(ErrorKind::Protocol, "the HTTP handshake failed")
+            .with_source(error)
+            .with_url(&url)
+    };
+    let on_close = {
+        let closed = closed.clone();
+        move || {
+            closed.store(true, Ordering::Release);
+            closed_signal.notify_one();
+        }
+    };
+    match described.protocol {
+        Protocol::Http11 => {
+            let mut builder = http1::Builder::new();
+            builder
+                .max_header_size(settings.max_response_header_size)
+                .max_buf_size(settings.max_response_header_size.max(8192) + 8192)
+                .max_headers(MAX_HEADERS);
+            let (sender, connection) = builder
+                .handshake::<_, WireBody>(TokioIo::new(io))
+                .await
+                .map_err(failed)?;
+            let task = tokio::spawn(async move {
+                let _ = connection.await;
+                on_close();
+            });
+            Ok(Handshaken {
+                connection: RealConnection {
+                    described,
+                    h2: None,
+                    closed,
+                    task: task.abort_handle(),
+                    successes: AtomicU32::new(0),
+                    refused_streams: AtomicU32::new(0),
+                },
+                sender: LeasedSender::H1(sender),
+            })
+        }
+        Protocol::Http2 | Protocol::H2PriorKnowledge => {
+            let peer = PeerSettings::new();
+            let io = SettingsTap::new(io, peer.clone());
+            let mut builder = http2::Builder::new(TokioExecutor::new());
+            builder
+                .timer(TokioTimer::new())
+                .initial_max_send_streams(usize::MAX)
+                .initial_stream_window_size(CLIENT_WINDOW_SIZE)
+                .initial_connection_window_size(CLIENT_WINDOW_SIZE)
+                .max_header_list_size(
+                    u32::try_from(settings.max_response_header_size).unwrap_or(u32::MAX),
+                );
+            if let Some(interval) = settings.ping_interval {
+                builder
+                    .keep_alive_interval(interval)
+                    .keep_alive_while_idle(true)
+                    .keep_alive_timeout(settings.read_timeout.unwrap_or(interval));
+            }
+            let (sender, connection) = builder
+                .handshake::<_, WireBody>(TokioIo::new(io))
+                .await
+                .map_err(failed)?;
+            let mut task = tokio::spawn(async move {
+                let _ = connection.await;
+                on_close();
+            });
+            // Dropping this future (a canceled call) before the connection is built must not
+            // leave the task and its socket behind.
+            let guard = AbortOnDrop::new(task.abort_handle());
+            let preface = async {
+                tokio::select! {
+                    () = peer.received() => true,
+                    _ = &mut task => false,
+                }
+            };
+            let outcome = match settings.read_timeout {
+                Some(limit) => tokio::time::timeout(limit, preface).await.ok(),
+                None => Some(preface.await),
+            };
+            match outcome {
+                Some(true) => {}
+                Some(false) => {
+                    let message = "the connection closed before the server's HTTP/2 SETTINGS";
+                    return Err(Error::new(ErrorKind::Protocol, message).with_url(&url));
+                }
+                None => {
+                    let message =
+                        "the server sent no HTTP/2 SETTINGS frame within the read timeout";
+                    return Err(Error::new(ErrorKind::Timeout, message).with_url(&url));
+                }
+            }
+            let first = LeasedSender::H2(sender.clone());
+            let connection = RealConnection {
+                described,
+                h2: Some((sender, peer)),
+                closed,
+                task: guard.disarm(),
+                successes: AtomicU32::new(0),
+                refused_streams: AtomicU32::new(0),
+            };
+            Ok(Handshaken {
+                connection,
+                sender: first,
+            })
+        }
+    }
+}
+
+/// The most header fields accepted in an HTTP/1 response head.
+const MAX_HEADERS: usize = 1024;
+
+/// The receive window of each stream and of the connection (OkHttp's
+/// `OKHTTP_CLIENT_WINDOW_SIZE`).
+const CLIENT_WINDOW_SIZE: u32 = 16 * 1024 * 1024;
+
+/// Aborts a task when dropped, unless disarmed.
+struct AbortOnDrop(AbortHandle, bool);
+
+impl AbortOnDrop {
+    fn new(handle: AbortHandle) -> Self {
+        AbortOnDrop(handle, true)
+    }
+
+    fn disarm(mut self) -> AbortHandle {
+        self.1 = false;
+        self.0.clone()
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.abort();
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! A connection lent to one exchange by the pool.
+
+use std::sync::Arc;
+
+use super::http_conn::{H1Sender, H2Sender, RealConnection};
+use super::pool::PoolInner;
+
+/// The sender an exchange uses: the HTTP/1 connection's only one, or a clone of the HTTP/2
+/// connection's.
+pub(crate) enum LeasedSender {
+    H1(H1Sender),
+    H2(H2Sender),
+}
+
+/// A connection lent by the pool. Dropping the lease gives the connection back: an HTTP/1
+/// connection on which nothing was sent goes back as it was; one on which a request was sent
+/// is closed unless [`release`](Self::release) said it may be reused.
+pub(crate) struct Lease {
+    pool: Arc<PoolInner>,
+    connection: Arc<RealConnection>,
+    sender: Option<LeasedSender>,
+    /// A request was handed to the sender.
+    used: bool,
+    released: bool,
+}
+
+impl Lease {
+    pub(crate) fn new(
+        pool: Arc<PoolInner>,
+        connection: Arc<RealConnection>,
+        sender: LeasedSender,
+    ) -> Self {
+        Lease {
+            pool,
+            connection,
+            sender: Some(sender),
+            used: false,
+            released: false,
+        }
+    }
+
+    /// The connection.
+    pub(crate) fn connection(&self) -> &Arc<RealConnection> {
+        &self.connection
+    }
+
+    /// The sender, for sending one request: the lease counts as used from now on.
+    pub(crate) fn sender_for_request(&mut self) -> Option<&mut LeasedSender> {
+        self.used = true;
+        self.sender.as_mut()
+    }
+
+    /// Gives the connection back after its exchange. An HTTP/1 connection is pooled again when
+    /// `reusable` (its response was read to the end, and neither side said
+    /// `Connection: close`), and closed otherwise; an HTTP/2 connection only loses a stream.
+    pub(crate) fn release(mut self, reusable: bool) {
+        self.give_back(reusable);
+    }
+
+    fn give_back(&mut self, reusable: bool) {
+        self.released = true;
+        let sender = match self.sender.take() {
+            Some(LeasedSender::H1(sender)) if reusable => Some(sender),
+            _ => None,
+        };
+        if !reusable && !self.connection.is_multiplexed() {
+            self.connection.mark_no_new_exchanges();
+        }
+        self.pool.release(&self.connection, sender);
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if !self.released {
+            let unused = !self.used;
+            self.give_back(unused);
+        }
+    }
+}

@@ -1,0 +1,576 @@
+//! The connection pool, OkHttp's `RealConnectionPool`: HTTP/1 connections lent to one exchange
+//! at a time, HTTP/2 connections shared up to the server's `MAX_CONCURRENT_STREAMS`, idle
+//! connections evicted by a background task that exists only while the pool holds connections.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use rustls_pki_types::UnixTime;
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use super::eligible::{ConnectionFacts, is_eligible};
+use super::evict::{Eviction, EvictionPolicy, PooledFacts, evict};
+use super::http_conn::{H1Sender, Handshaken, RealConnection};
+use super::lease::{Lease, LeasedSender};
+use crate::{Address, Error, ErrorKind, Route, TlsConfig};
+
+/// Keeps open HTTP connections for reuse. Cheap to clone; clones share the connections, so
+/// one pool can serve several clients.
+///
+/// HTTP/1 connections carry one exchange at a time; HTTP/2 connections carry as many as the
+/// server's `SETTINGS_MAX_CONCURRENT_STREAMS` allows, and are shared between hosts when HTTP/2
+/// coalescing permits. Idle connections are closed after the keep-alive duration (5 minutes
+/// by default), and beyond the maximum idle count (5 by default), oldest first, by one
+/// background task that runs only while the pool holds connections.
+///
+/// ```
+/// use std::time::Duration;
+/// use oktower::ConnectionPool;
+///
+/// let pool = ConnectionPool::builder()
+///     .max_idle_connections(10)
+///     .keep_alive(Duration::from_secs(60))
+///     .build();
+/// let shared = pool.clone();
+/// assert_eq!(shared.connection_count(), 0);
+/// assert_eq!(pool.idle_connection_count(), 0);
+/// pool.evict_all();
+/// ```
+#[derive(Clone)]
+pub struct ConnectionPool {
+    pub(crate) inner: Arc<PoolInner>,
+}
+
+/// Builds a [`ConnectionPool`].
+#[derive(Clone, Debug)]
+pub struct ConnectionPoolBuilder {
+    policy: EvictionPolicy,
+    max_connections: Option<usize>,
+}
+
+pub(crate) struct PoolInner {
+    state: Mutex<PoolState>,
+    policy: EvictionPolicy,
+    max_connections: Option<usize>,
+    /// Wakes the cleanup task: a connection became idle, or closed.
+    pub(crate) wake_cleanup: Arc<Notify>,
+    /// A connection left the pool (room under the connection cap).
+    room: Notify,
+}
+
+#[derive(Default)]
+struct PoolState {
+    by_address: HashMap<Address, Vec<Entry>>,
+    total: usize,
+    idle: usize,
+    /// Connects counted against the cap while in flight.
+    connecting: usize,
+    /// Single-flight connects to addresses that may speak HTTP/2.
+    in_flight: HashMap<Address, watch::Receiver<FlightOutcome>>,
+    cleanup_running: bool,
+}
+
+/// One pooled connection and what the pool tracks of it.
+struct Entry {
+    connection: Arc<RealConnection>,
+    /// Exchanges on it now.
+    active: usize,
+    /// Since when it has been idle (`None` while in use).
+    idle_since: Option<Instant>,
+    /// An idle HTTP/1 connection's sender, waiting for the next exchange.
+    idle_h1: Option<H1Sender>,
+}
+
+/// How a single-flight connect ended, as its waiters see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FlightOutcome {
+    /// Still connecting.
+    Pending,
+    /// It produced an HTTP/1 connection, which the leader keeps: connect on your own.
+    Http1,
+    /// It produced an HTTP/2 connection now in the pool, or failed: look again.
+    Done,
+}
+
+/// The leader's side of a single-flight connect: dropping it wakes the waiters.
+pub(crate) struct Flight {
+    pool: Arc<PoolInner>,
+    address: Address,
+    sender: watch::Sender<FlightOutcome>,
+}
+
+impl Flight {
+    /// Tells the waiters how the connect ended.
+    pub(crate) fn finish(self, outcome: FlightOutcome) {
+        self.sender.send_replace(outcome);
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        self.pool.lock().in_flight.remove(&self.address);
+        if *self.sender.borrow() == FlightOutcome::Pending {
+            self.sender.send_replace(FlightOutcome::Done);
+        }
+    }
+}
+
+/// Whether a caller leads a single-flight connect or waits for one.
+pub(crate) enum Join {
+    Lead(Flight),
+    Wait(watch::Receiver<FlightOutcome>),
+}
+
+/// A reservation of room under the connection cap, for one connect.
+pub(crate) struct Reservation {
+    pool: Arc<PoolInner>,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut state = self.pool.lock();
+        state.connecting -= 1;
+        drop(state);
+        self.pool.room.notify_one();
+    }
+}
+
+impl Default for ConnectionPool {
+    fn default() -> Self {
+        ConnectionPool::builder().build()
+    }
+}
+
+impl ConnectionPool {
+    /// A pool keeping at most `max_idle_connections` idle connections, each for at most
+    /// `keep_alive` (OkHttp's `ConnectionPool(maxIdleConnections, keepAliveDuration)`).
+    pub fn new(max_idle_connections: usize, keep_alive: Duration) -> Self {
+        ConnectionPool::builder()
+            .max_idle_connections(max_idle_connections)
+            .keep_alive(keep_alive)
+            .build()
+    }
+
+    /// Starts a pool with OkHttp's defaults: 5 idle connections, kept 5 minutes, no cap on the
+    /// total.
+    pub fn builder() -> ConnectionPoolBuilder {
+        ConnectionPoolBuilder {
+            policy: EvictionPolicy {
+                max_idle: 5,
+                keep_alive: Duration::from_secs(5 * 60),
+            },
+            max_connections: None,
+        }
+    }
+
+    /// How many connections the pool holds, in use or idle.
+    pub fn connection_count(&self) -> usize {
+        self.inner.lock().total
+    }
+
+    /// How many of them are idle.
+    pub fn idle_connection_count(&self) -> usize {
+        self.inner.lock().idle
+    }
+
+    /// Closes every idle connection now, and takes them out of service. Connections in use
+    /// are left to finish their exchanges.
+    pub fn evict_all(&self) {
+        let mut evicted = Vec::new();
+        {
+            let mut state = self.inner.lock();
+            let state = &mut *state;
+            for entries in state.by_address.values_mut() {
+                entries.retain_mut(|entry| {
+                    if entry.idle_since.is_none() {
+                        return true;
+                    }
+                    entry.connection.mark_no_new_exchanges();
+                    evicted.push(Evicted::take(entry));
+                    false
+                });
+            }
+            state.by_address.retain(|_, entries| !entries.is_empty());
+            state.total -= evicted.len();
+            state.idle -= evicted.len();
+        }
+        if !evicted.is_empty() {
+            self.inner.room.notify_waiters();
+        }
+        drop(evicted);
+    }
+}
+
+impl ConnectionPoolBuilder {
+    /// How many idle connections to keep (5). With 0 a connection is closed as soon as it is
+    /// idle.
+    pub fn max_idle_connections(mut self, max: usize) -> Self {
+        self.policy.max_idle = max;
+        self
+    }
+
+    /// How long an idle connection is kept (5 minutes). A zero duration is raised to 1 ns
+    /// (OkHttp requires a positive keep-alive).
+    pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.policy.keep_alive = keep_alive.max(Duration::from_nanos(1));
+        self
+    }
+
+    /// A cap on the connections open at once, in use or idle (none by default, as in OkHttp).
+    /// At the cap, a new connection first evicts the oldest idle one; when none is idle the
+    /// call waits until a connection closes.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = Some(max.max(1));
+        self
+    }
+
+    /// The pool.
+    pub fn build(self) -> ConnectionPool {
+        ConnectionPool {
+            inner: Arc::new(PoolInner {
+                state: Mutex::new(PoolState::default()),
+                policy: self.policy,
+                max_connections: self.max_connections,
+                wake_cleanup: Arc::new(Notify::new()),
+                room: Notify::new(),
+            }),
+        }
+    }
+}
+
+/// A connection taken out of the pool, closed when dropped (outside the pool's lock).
+struct Evicted {
+    _connection: Arc<RealConnection>,
+    _sender: Option<H1Sender>,
+}
+
+impl Evicted {
+    fn take(entry: &mut Entry) -> Evicted {
+        Evicted {
+            _connection: entry.connection.clone(),
+            _sender: entry.idle_h1.take(),
+        }
+    }
+}
+
+/// What a lookup may return.
+pub(crate) struct Found {
+    pub(crate) lease: Lease,
+    pub(crate) coalesced: bool,
+}
+
+impl PoolInner {
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        match self.state.lock() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// A pooled connection for `address`: one opened for it, or with `routes` (its resolved
+    /// routes) an HTTP/2 connection that may be coalesced. `require_multiplexed` limits the
+    /// search to HTTP/2 connections (the lookup after connecting).
+    pub(crate) fn acquire(
+        self: &Arc<Self>,
+        address: &Address,
+        routes: Option<&[Route]>,
+        tls: &TlsConfig,
+        require_multiplexed: bool,
+    ) -> Option<Found> {
+        let mut state = self.lock();
+        let state = &mut *state;
+        if let Some(entries) = state.by_address.get_mut(address) {
+            for entry in entries.iter_mut() {
+                if require_multiplexed && !entry.connection.is_multiplexed() {
+                    continue;
+                }
+                if let Some(lease) = take(self, entry, &mut state.idle) {
+                    return Some(Found {
+                        lease,
+                        coalesced: false,
+                    });
+                }
+            }
+        }
+        let routes = routes?;
+        let now = UnixTime::now();
+        for (pooled_address, entries) in state.by_address.iter_mut() {
+            if pooled_address == address || !pooled_address.equals_except_host(address) {
+                continue;
+            }
+            for entry in entries.iter_mut() {
+                let connection = &entry.connection;
+                if !connection.is_multiplexed() || !connection.is_healthy() {
+                    continue;
+                }
+                let described = &connection.described;
+                let facts = ConnectionFacts {
+                    route: &described.route,
+                    protocol: described.protocol,
+                    handshake: described.handshake.as_ref(),
+                    allocation_limit: connection.allocation_limit(),
+                    active_exchanges: entry.active,
+                    no_new_exchanges: false,
+                    no_coalesced_exchanges: described
+                        .no_coalesced_exchanges
+                        .load(std::sync::atomic::Ordering::Acquire),
+                    custom_verifier: tls.has_custom_verifier(),
+                };
+                if is_eligible(&facts, address, Some(routes), Some(tls), now)
+                    && let Some(lease) = take(self, entry, &mut state.idle)
+                {
+                    return Some(Found {
+                        lease,
+                        coalesced: true,
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// Puts a new connection in the pool, lent to the caller.
+    pub(crate) fn insert(self: &Arc<Self>, handshaken: Handshaken) -> Lease {
+        let connection = Arc::new(handshaken.connection);
+        let sender = handshaken.sender;
+        let mut state = self.lock();
+        state
+            .by_address
+            .entry(connection.described.route.address().clone())
+            .or_default()
+            .push(Entry {
+                connection: connection.clone(),
+                active: 1,
+                idle_since: None,
+                idle_h1: None,
+            });
+        state.total += 1;
+        if !state.cleanup_running {
+            state.cleanup_running = true;
+            drop(state);
+            spawn_cleanup(Arc::downgrade(self), self.wake_cleanup.clone());
+        }
+        Lease::new(self.clone(), connection, sender)
+    }
+
+    /// Joins the single-flight connect to `address`, or starts one.
+    pub(crate) fn join(self: &Arc<Self>, address: &Address) -> Join {
+        let mut state = self.lock();
+        if let Some(receiver) = state.in_flight.get(address) {
+            return Join::Wait(receiver.clone());
+        }
+        let (sender, receiver) = watch::channel(FlightOutcome::Pending);
+        state.in_flight.insert(address.clone(), receiver);
+        Join::Lead(Flight {
+            pool: self.clone(),
+            address: address.clone(),
+            sender,
+        })
+    }
+
+    /// Room for one more connection under the cap: evicts the oldest idle connection when at
+    /// the cap, or waits for one to close.
+    pub(crate) async fn reserve(self: &Arc<Self>, address: &Address) -> Result<Reservation, Error> {
+        let Some(max) = self.max_connections else {
+            self.lock().connecting += 1;
+            return Ok(Reservation { pool: self.clone() });
+        };
+        loop {
+            let room = self.room.notified();
+            let evicted;
+            {
+                let mut state = self.lock();
+                if state.total + state.connecting < max {
+                    state.connecting += 1;
+                    return Ok(Reservation { pool: self.clone() });
+                }
+                evicted = evict_oldest_idle(&mut state);
+                if evicted.is_some() {
+                    state.connecting += 1;
+                }
+            }
+            if evicted.is_some() {
+                drop(evicted);
+                return Ok(Reservation { pool: self.clone() });
+            }
+            if max == 0 {
+                return Err(
+                    Error::new(ErrorKind::Connect, "the pool allows no connection")
+                        .with_url(address.uri().to_string()),
+                );
+            }
+            room.await;
+        }
+    }
+
+    /// An exchange on `connection` ended. For HTTP/1, `sender` comes back when the connection
+    /// may carry another exchange; otherwise the connection is closed.
+    pub(crate) fn release(&self, connection: &Arc<RealConnection>, sender: Option<H1Sender>) {
+        let address = connection.described.route.address();
+        let mut removed = None;
+        let mut became_idle = false;
+        {
+            let mut state = self.lock();
+            let state = &mut *state;
+            let Some(entries) = state.by_address.get_mut(address) else {
+                return;
+            };
+            let Some(position) = entries
+                .iter()
+                .position(|entry| Arc::ptr_eq(&entry.connection, connection))
+            else {
+                return;
+            };
+            let entry = &mut entries[position];
+            entry.active = entry.active.saturating_sub(1);
+            let reusable =
+                connection.is_healthy() && (connection.is_multiplexed() || sender.is_some());
+            if entry.active == 0 {
+                if reusable && self.policy.max_idle > 0 {
+                    entry.idle_since = Some(Instant::now());
+                    entry.idle_h1 = sender;
+                    state.idle += 1;
+                    became_idle = true;
+                } else {
+                    removed = Some(entries.swap_remove(position));
+                }
+            }
+            if removed.is_some() {
+                if entries.is_empty() {
+                    state.by_address.remove(address);
+                }
+                state.total -= 1;
+            }
+        }
+        if removed.is_some() {
+            drop(removed);
+            self.room.notify_one();
+        }
+        if became_idle {
+            self.wake_cleanup.notify_one();
+        }
+    }
+
+    /// One round of cleanup at `now`: closes what [`evict`] says, prunes closed connections,
+    /// and returns how long to wait before the next round (`None`: the pool is empty and the
+    /// task ends).
+    fn cleanup(&self, now: Instant) -> Option<Duration> {
+        let mut closed = Vec::new();
+        let outcome = loop {
+            let mut state = self.lock();
+            let state = &mut *state;
+            // Prune connections whose task ended, and idle ones taken out of service.
+            for entries in state.by_address.values_mut() {
+                entries.retain_mut(|entry| {
+                    let dead = entry.connection.is_closed()
+                        || (entry.idle_since.is_some() && !entry.connection.is_healthy());
+                    if dead && entry.active == 0 {
+                        if entry.idle_since.is_some() {
+                            state.idle -= 1;
+                        }
+                        state.total -= 1;
+                        closed.push(Evicted::take(entry));
+                        return false;
+                    }
+                    true
+                });
+            }
+            state.by_address.retain(|_, entries| !entries.is_empty());
+            let facts = state
+                .by_address
+                .values()
+                .flatten()
+                .map(|entry| PooledFacts {
+                    id: entry.connection.id(),
+                    idle_since: entry.idle_since.map(Instant::into_std),
+                });
+            match evict(now.into_std(), facts, self.policy) {
+                Eviction::Evict(id) => {
+                    if let Some(evicted) = remove_by_id(state, id) {
+                        closed.push(evicted);
+                    }
+                }
+                Eviction::WaitFor(wait) => break Some(wait),
+                Eviction::Empty => {
+                    state.cleanup_running = false;
+                    break None;
+                }
+            }
+        };
+        if !closed.is_empty() {
+            drop(closed);
+            self.room.notify_waiters();
+        }
+        outcome
+    }
+}
+
+/// Lends `entry`'s connection if it has room and is healthy.
+fn take(pool: &Arc<PoolInner>, entry: &mut Entry, idle: &mut usize) -> Option<Lease> {
+    let connection = &entry.connection;
+    if !connection.is_healthy() || entry.active >= connection.allocation_limit() {
+        return None;
+    }
+    let sender = match &connection.h2 {
+        Some((sender, _)) => LeasedSender::H2(sender.clone()),
+        None => {
+            let sender = entry.idle_h1.take()?;
+            if sender.is_closed() {
+                return None;
+            }
+            LeasedSender::H1(sender)
+        }
+    };
+    if entry.idle_since.take().is_some() {
+        *idle -= 1;
+    }
+    entry.active += 1;
+    Some(Lease::new(pool.clone(), connection.clone(), sender))
+}
+
+fn remove_by_id(state: &mut PoolState, id: u64) -> Option<Evicted> {
+    let mut found = None;
+    for entries in state.by_address.values_mut() {
+        if let Some(position) = entries.iter().position(|e| e.connection.id() == id) {
+            let mut entry = entries.swap_remove(position);
+            entry.connection.mark_no_new_exchanges();
+            if entry.idle_since.is_some() {
+                state.idle -= 1;
+            }
+            state.total -= 1;
+            found = Some(Evicted::take(&mut entry));
+            break;
+        }
+    }
+    state.by_address.retain(|_, entries| !entries.is_empty());
+    found
+}
+
+fn evict_oldest_idle(state: &mut PoolState) -> Option<Evicted> {
+    let oldest = state
+        .by_address
+        .values()
+        .flatten()
+        .filter_map(|entry| entry.idle_since.map(|since| (since, entry.connection.id())))
+        .min()?;
+    remove_by_id(state, oldest.1)
+}
+
+/// Runs cleanup rounds until the pool is empty (or dropped).
+fn spawn_cleanup(pool: Weak<PoolInner>, wake: Arc<Notify>) {
+    tokio::spawn(async move {
+        loop {
+            let wait = {
+                let Some(pool) = pool.upgrade() else { return };
+                pool.cleanup(Instant::now())
+            };
+            let Some(wait) = wait else { return };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = wake.notified() => {}
+            }
+        }
+    });
+}

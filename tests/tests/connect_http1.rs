@@ -1,0 +1,305 @@
+//! ConnectLayer + CallServer over HTTP/1.1: reuse, the end of reuse, and bad responses.
+
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use oktower::{ConnectionPool, ErrorKind, Protocol};
+use oktower_testkit::{AfterResponse, Fault, MockResponse, MockWebServer};
+use support::*;
+use tower_service::Service;
+
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+async fn setup() -> (MockWebServer, ConnectionPool, Stack) {
+    let server = MockWebServer::start().await.unwrap();
+    let pool = ConnectionPool::default();
+    let layer = builder(&[("a.test", LOCALHOST)])
+        .pool(pool.clone())
+        .build()
+        .unwrap();
+    (server, pool, stack(&layer))
+}
+
+#[tokio::test]
+async fn sequential_requests_reuse_one_connection() {
+    let (server, pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    for i in 0..3 {
+        server.enqueue(MockResponse::new().body(format!("answer {i}")));
+    }
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let got = send(&mut stack, get(&url)).await.unwrap();
+        assert_eq!(got.body, format!("answer {i}"));
+        assert_eq!(got.info.protocol(), Protocol::Http11);
+        ids.push(got.info.id());
+    }
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    for exchange in 0..3 {
+        let request = server.take_request(PATIENCE).await.unwrap();
+        assert_eq!(request.connection_index(), 0);
+        assert_eq!(request.exchange_index(), exchange);
+        assert_eq!(request.target(), "/");
+    }
+    assert_eq!(pool.connection_count(), 1);
+    assert_eq!(pool.idle_connection_count(), 1);
+}
+
+#[tokio::test]
+async fn connection_close_from_the_server_ends_reuse() {
+    let (server, pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    server.enqueue(MockResponse::new().header("Connection", "close").body("a"));
+    server.enqueue(MockResponse::new().body("b"));
+    assert_eq!(send(&mut stack, get(&url)).await.unwrap().body, "a");
+    assert_eq!(send(&mut stack, get(&url)).await.unwrap().body, "b");
+    assert_eq!(
+        server
+            .take_request(PATIENCE)
+            .await
+            .unwrap()
+            .connection_index(),
+        0
+    );
+    assert_eq!(
+        server
+            .take_request(PATIENCE)
+            .await
+            .unwrap()
+            .connection_index(),
+        1
+    );
+    assert_eq!(pool.connection_count(), 1);
+}
+
+#[tokio::test]
+async fn connection_close_from_the_client_ends_reuse() {
+    let (server, _pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    server.enqueue(MockResponse::new().body("a"));
+    server.enqueue(MockResponse::new().body("b"));
+    let mut request = get(&url);
+    request
+        .headers_mut()
+        .insert("connection", "close".parse().unwrap());
+    send(&mut stack, request).await.unwrap();
+    send(&mut stack, get(&url)).await.unwrap();
+    assert_eq!(
+        server
+            .take_request(PATIENCE)
+            .await
+            .unwrap()
+            .connection_index(),
+        0
+    );
+    assert_eq!(
+        server
+            .take_request(PATIENCE)
+            .await
+            .unwrap()
+            .connection_index(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_unfinished_body_is_never_pooled() {
+    let (server, pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    server.enqueue(MockResponse::new().body("x".repeat(64 * 1024)));
+    server.enqueue(MockResponse::new().body("b"));
+    let response = stack.call(get(&url)).await.unwrap();
+    assert_eq!(pool.connection_count(), 1);
+    assert_eq!(pool.idle_connection_count(), 0);
+    drop(response);
+    assert_eq!(pool.connection_count(), 0);
+    assert_eq!(send(&mut stack, get(&url)).await.unwrap().body, "b");
+    assert_eq!(
+        server
+            .take_request(PATIENCE)
+            .await
+            .unwrap()
+            .connection_index(),
+        0
+    );
+    assert_eq!(
+        server
+            .take_request(PATIENCE)
+            .await
+            .unwrap()
+            .connection_index(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_stale_pooled_connection_is_retried_transparently() {
+    let (server, pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    // The server closes the connection after the response, without saying so.
+    server.enqueue(
+        MockResponse::new()
+            .body("a")
+            .after_response(AfterResponse::Close),
+    );
+    server.enqueue(MockResponse::new().body("b"));
+    assert_eq!(send(&mut stack, get(&url)).await.unwrap().body, "a");
+    // Let the client notice or not: either way the next request must succeed.
+    let got = send(&mut stack, get(&url)).await.unwrap();
+    assert_eq!(got.body, "b");
+    assert_eq!(
+        server
+            .take_request(PATIENCE)
+            .await
+            .unwrap()
+            .connection_index(),
+        0
+    );
+    assert_eq!(
+        server
+            .take_request(PATIENCE)
+            .await
+            .unwrap()
+            .connection_index(),
+        1
+    );
+    assert_eq!(pool.connection_count(), 1);
+}
+
+#[tokio::test]
+async fn a_malformed_status_line_is_a_protocol_error_naming_the_host() {
+    let (server, pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    server.enqueue(MockResponse::new().reason("bad\u{1}reason").body("x"));
+    let error = send(&mut stack, get(&url)).await.err().unwrap();
+    assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
+    assert!(error.to_string().contains("a.test"), "{error}");
+    assert_eq!(pool.connection_count(), 0);
+}
+
+#[tokio::test]
+async fn oversized_response_headers_are_refused() {
+    let server = MockWebServer::start().await.unwrap();
+    let pool = ConnectionPool::default();
+    let layer = builder(&[("a.test", LOCALHOST)])
+        .pool(pool.clone())
+        .max_response_header_size(16 * 1024)
+        .build()
+        .unwrap();
+    let mut stack = stack(&layer);
+    server.enqueue(MockResponse::new().header("X-Big", "y".repeat(20 * 1024)));
+    let error = send(
+        &mut stack,
+        get(&server.url_with_host("http", "a.test", "/")),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
+    assert!(error.to_string().contains("too large"), "{error}");
+    assert_eq!(pool.connection_count(), 0);
+}
+
+#[tokio::test]
+async fn invalid_chunked_encoding_fails_the_body() {
+    let (server, pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    server.enqueue(
+        MockResponse::new()
+            .header("Transfer-Encoding", "chunked")
+            .close_delimited_body("zz\r\nhello\r\n0\r\n\r\n"),
+    );
+    let error = send(&mut stack, get(&url)).await.err().unwrap();
+    assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
+    assert_eq!(pool.connection_count(), 0);
+}
+
+#[tokio::test]
+async fn a_204_with_a_body_is_refused() {
+    let (server, pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    server.enqueue(
+        MockResponse::new()
+            .status(204)
+            .header("Content-Length", "5")
+            .body("hello"),
+    );
+    let error = send(&mut stack, get(&url)).await.err().unwrap();
+    assert_eq!(error.kind(), ErrorKind::Protocol);
+    assert!(
+        error
+            .to_string()
+            .contains("HTTP 204 had non-zero Content-Length: 5"),
+        "{error}"
+    );
+    assert_eq!(pool.connection_count(), 0);
+}
+
+#[tokio::test]
+async fn a_truncated_body_is_a_protocol_error() {
+    let (server, pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    server.enqueue(
+        MockResponse::new()
+            .body("0123456789")
+            .with_fault(Fault::DisconnectDuringResponseBody { after_bytes: 4 }),
+    );
+    let response = stack.call(get(&url)).await.unwrap();
+    let error = response.into_body().collect().await.err().unwrap();
+    assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
+    assert!(
+        error.to_string().contains("unexpected end of stream"),
+        "{error}"
+    );
+    assert_eq!(pool.connection_count(), 0);
+}
+
+#[tokio::test]
+async fn events_of_a_fresh_then_a_pooled_exchange() {
+    let (server, _pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    server.enqueue(MockResponse::new().body("a"));
+    server.enqueue(MockResponse::new().body("b"));
+    let events = Arc::new(Events::default());
+    send(&mut stack, get_with(&url, events.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        events.take(),
+        [
+            "ProxySelectStart",
+            "ProxySelectEnd",
+            "DnsStart",
+            "DnsEnd",
+            "ConnectStart",
+            "ConnectEnd",
+            "ConnectionAcquired",
+            "RequestHeadersStart",
+            "RequestHeadersEnd",
+            "ResponseHeadersStart",
+            "ResponseHeadersEnd",
+            "ResponseBodyStart",
+            "ResponseBodyEnd",
+            "ConnectionReleased",
+        ]
+    );
+    send(&mut stack, get_with(&url, events.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        events.take(),
+        [
+            "ConnectionAcquired",
+            "RequestHeadersStart",
+            "RequestHeadersEnd",
+            "ResponseHeadersStart",
+            "ResponseHeadersEnd",
+            "ResponseBodyStart",
+            "ResponseBodyEnd",
+            "ConnectionReleased",
+        ]
+    );
+}

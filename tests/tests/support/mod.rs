@@ -1,0 +1,177 @@
+//! What the end-to-end tests of the connect layer share: a stack over the testkit server, a
+//! request helper, and an event recorder.
+#![allow(dead_code)]
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{Request, Response};
+use http_body_util::BodyExt;
+use oktower::{
+    CallContext, CallServer, Connect, ConnectLayer, ConnectLayerBuilder, ConnectionInfo,
+    DnsOverride, Error, EventListener, Handshake, Protocol, Proxy, RequestBody, ResponseBody,
+    SystemTcp, TcpConnectFuture, TcpConnector,
+};
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// How long a test waits for what must happen.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The stack under test.
+pub type Stack = Connect<CallServer>;
+
+/// A builder whose DNS maps the given hosts to loopback addresses and nothing else.
+pub fn builder(hosts: &[(&str, IpAddr)]) -> ConnectLayerBuilder {
+    let mut dns = DnsOverride::only();
+    for (host, ip) in hosts {
+        dns = dns.with_host(host, [*ip]);
+    }
+    ConnectLayer::builder().dns(Arc::new(dns))
+}
+
+/// The stack of `layer` over [`CallServer`].
+pub fn stack(layer: &ConnectLayer) -> Stack {
+    layer.layer(CallServer::new())
+}
+
+/// What a test reads of a response.
+pub struct Got {
+    pub status: u16,
+    pub body: String,
+    pub info: ConnectionInfo,
+    pub head: http::response::Parts,
+}
+
+/// Sends `request` and reads the whole response.
+pub async fn send(stack: &mut Stack, request: Request<RequestBody>) -> Result<Got, Error> {
+    let response: Response<ResponseBody> = stack.call(request).await?;
+    let (head, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let info = head
+        .extensions
+        .get::<ConnectionInfo>()
+        .cloned()
+        .expect("responses carry their ConnectionInfo");
+    Ok(Got {
+        status: head.status.as_u16(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        info,
+        head,
+    })
+}
+
+/// A GET of `url`.
+pub fn get(url: &str) -> Request<RequestBody> {
+    Request::get(url)
+        .body(RequestBody::empty())
+        .expect("valid request")
+}
+
+/// A GET of `url` reporting to `listener`.
+pub fn get_with(url: &str, listener: Arc<dyn EventListener>) -> Request<RequestBody> {
+    let mut request = get(url);
+    request.extensions_mut().insert(CallContext::new(listener));
+    request
+}
+
+/// Sends every connection to one server, whatever address is asked for.
+pub struct AllTo(pub SocketAddr);
+
+impl TcpConnector for AllTo {
+    fn connect(&self, _addr: SocketAddr) -> TcpConnectFuture {
+        SystemTcp.connect(self.0)
+    }
+}
+
+/// Records event names in order.
+#[derive(Default)]
+pub struct Events {
+    names: Mutex<Vec<String>>,
+}
+
+impl Events {
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.names.lock().unwrap())
+    }
+
+    fn push(&self, name: impl Into<String>) {
+        self.names.lock().unwrap().push(name.into());
+    }
+}
+
+impl EventListener for Events {
+    fn proxy_select_start(&self, _uri: &http::Uri) {
+        self.push("ProxySelectStart");
+    }
+    fn proxy_select_end(&self, _uri: &http::Uri, _proxies: &[Proxy]) {
+        self.push("ProxySelectEnd");
+    }
+    fn dns_start(&self, _host: &str) {
+        self.push("DnsStart");
+    }
+    fn dns_end(&self, _host: &str, _addresses: &[IpAddr]) {
+        self.push("DnsEnd");
+    }
+    fn connect_start(&self, _addr: std::net::SocketAddr, _proxy: &Proxy) {
+        self.push("ConnectStart");
+    }
+    fn secure_connect_start(&self) {
+        self.push("SecureConnectStart");
+    }
+    fn secure_connect_end(&self, _handshake: Option<&Handshake>) {
+        self.push("SecureConnectEnd");
+    }
+    fn connect_end(&self, _addr: std::net::SocketAddr, _proxy: &Proxy, _p: Option<Protocol>) {
+        self.push("ConnectEnd");
+    }
+    fn connect_failed(
+        &self,
+        _addr: std::net::SocketAddr,
+        _proxy: &Proxy,
+        _p: Option<Protocol>,
+        _error: &Error,
+    ) {
+        self.push("ConnectFailed");
+    }
+    fn connection_acquired(&self, _connection: &ConnectionInfo) {
+        self.push("ConnectionAcquired");
+    }
+    fn connection_released(&self, _connection: &ConnectionInfo) {
+        self.push("ConnectionReleased");
+    }
+    fn request_headers_start(&self) {
+        self.push("RequestHeadersStart");
+    }
+    fn request_headers_end(&self, _request: &http::request::Parts) {
+        self.push("RequestHeadersEnd");
+    }
+    fn request_body_start(&self) {
+        self.push("RequestBodyStart");
+    }
+    fn request_body_end(&self, _byte_count: u64) {
+        self.push("RequestBodyEnd");
+    }
+    fn request_failed(&self, _error: &Error) {
+        self.push("RequestFailed");
+    }
+    fn response_headers_start(&self) {
+        self.push("ResponseHeadersStart");
+    }
+    fn informational_response(&self, status: http::StatusCode, _headers: &http::HeaderMap) {
+        self.push(format!("Informational {}", status.as_u16()));
+    }
+    fn response_headers_end(&self, _response: &http::response::Parts) {
+        self.push("ResponseHeadersEnd");
+    }
+    fn response_body_start(&self) {
+        self.push("ResponseBodyStart");
+    }
+    fn response_body_end(&self, _byte_count: u64) {
+        self.push("ResponseBodyEnd");
+    }
+    fn response_failed(&self, _error: &Error) {
+        self.push("ResponseFailed");
+    }
+}
