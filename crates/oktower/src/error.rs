@@ -36,6 +36,9 @@ pub enum ErrorKind {
     TooLarge,
     /// The call was canceled.
     Canceled,
+    /// The response cache could not use a stored entry: its bytes are truncated, corrupt or
+    /// of an unknown format version. The cache treats such an entry as absent.
+    Cache,
 }
 
 impl ErrorKind {
@@ -51,6 +54,7 @@ impl ErrorKind {
             ErrorKind::Io => "I/O error",
             ErrorKind::TooLarge => "response too large",
             ErrorKind::Canceled => "canceled",
+            ErrorKind::Cache => "cache entry unusable",
         }
     }
 }
@@ -213,6 +217,11 @@ impl Error {
     /// Invalid settings.
     pub fn is_builder(&self) -> bool {
         self.kind() == ErrorKind::Builder
+    }
+
+    /// An unusable cache entry.
+    pub fn is_cache(&self) -> bool {
+        self.kind() == ErrorKind::Cache
     }
 
     /// Wraps an I/O error of `kind`, keeping the I/O error as the source; timeouts become

@@ -14,7 +14,9 @@
 //! its [`Exchange`] into the request; [`CallServer`] sends the request with hyper and returns a
 //! [`ResponseBody`] that gives the connection back at its end. Around them: the
 //! [`EventListener`] hooks, the [`CallContext`] a call carries, [`RequestBody`], and the one
-//! [`Error`] type.
+//! [`Error`] type. The response cache has its pure core: [`CacheControl`], the
+//! [`CacheStrategy`] decided at an explicit `now`, [`CachedResponse`] with its byte format, and
+//! [`CacheKey`].
 //!
 //! ```no_run
 //! use http_body_util::BodyExt;
@@ -43,6 +45,7 @@
 mod address;
 mod body;
 pub mod bridge;
+mod cache;
 mod call_context;
 mod certificate_pinner;
 mod connect;
@@ -63,6 +66,12 @@ mod tls;
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
 pub use body::RequestBody;
 pub use bridge::{Bridge, BridgeLayer, CookieJar, MemoryCookieJar, NoCookies};
+pub use cache::{
+    CacheControl, CacheControlBuilder, CacheKey, CacheOutcome, CacheStrategy, CacheUrlOverride,
+    CachedResponse, Condition, Freshness, NetworkFailure, NetworkReason, cache_uri, has_vary_all,
+    invalidated_uris, invalidates_cache, merge_not_modified, stale_if_error, vary_matches,
+    varying_request_headers,
+};
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
 pub use connect::{
