@@ -10,10 +10,12 @@
 //! type; TLS: [`TlsConfig`], [`CertificatePinner`] and the handshake, [`connect_tls`]; route
 //! selection's [`RouteDatabase`] and [`EnvProxySelector`]; and the pluggable parts of
 //! connecting: [`TcpConnector`] (with [`SystemTcp`]) and [`ProxyAuthenticator`] (with
-//! [`BasicProxyAuth`]).
+//! [`BasicProxyAuth`]); and the response cache's storage: the [`CacheStore`] trait with the
+//! crash-safe [`DiskStore`] and the [`MemoryStore`].
 #![forbid(unsafe_code)]
 
 mod address;
+mod cache;
 mod call_context;
 mod certificate_pinner;
 mod connection;
@@ -30,6 +32,11 @@ mod route;
 mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
+pub use cache::{
+    BodyChunks, CacheStore, CommitOutcome, DiskStore, DiskStoreBuilder, EntryVersion, EntryWriter,
+    KeyStream, MAX_STORE_KEY_LEN, MemoryStore, StoreFuture, StoreKey, StoreStats, StoreStatus,
+    StoredBody, StoredEntry, WriteEntry,
+};
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
 pub use connection::tcp::{BoxedIo, Io, SystemTcp, TcpConnectFuture, TcpConnector};
