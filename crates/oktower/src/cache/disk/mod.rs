@@ -55,7 +55,8 @@ pub(crate) struct Config {
 /// gets fresh file names, so nothing is ever overwritten in place. On open the journal is
 /// replayed and an entry is kept only if its body file has the recorded length and its
 /// metadata file passes its own SHA-256 check and names that body; garbage journal lines
-/// are skipped; temporary files and files no entry names are deleted. A process killed at
+/// are skipped; temporary files and files no entry names are deleted (opening therefore
+/// reads every metadata file once). A process killed at
 /// any point therefore loses at most the writes in flight, and never serves a torn entry.
 /// An interrupted rewrite keeps the previous version (OkHttp drops the entry). Journal
 /// lines themselves are written at each commit but synced only by
