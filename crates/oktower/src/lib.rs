@@ -67,10 +67,12 @@ pub use address::{Address, AddressBuilder, Scheme, SettingsId};
 pub use body::RequestBody;
 pub use bridge::{Bridge, BridgeLayer, CookieJar, MemoryCookieJar, NoCookies};
 pub use cache::{
-    CacheControl, CacheControlBuilder, CacheKey, CacheOutcome, CacheStrategy, CacheUrlOverride,
-    CachedResponse, Condition, Freshness, NetworkFailure, NetworkReason, cache_uri, has_vary_all,
-    invalidated_uris, invalidates_cache, merge_not_modified, stale_if_error, vary_matches,
-    varying_request_headers,
+    BodyChunks, CacheControl, CacheControlBuilder, CacheKey, CacheOutcome, CacheStore,
+    CacheStrategy, CacheUrlOverride, CachedResponse, CommitOutcome, Condition, DiskStore,
+    DiskStoreBuilder, EntryVersion, EntryWriter, Freshness, KeyStream, MAX_STORE_KEY_LEN,
+    MemoryStore, NetworkFailure, NetworkReason, StoreFuture, StoreKey, StoreStats, StoreStatus,
+    StoredBody, StoredEntry, WriteEntry, cache_uri, has_vary_all, invalidated_uris,
+    invalidates_cache, merge_not_modified, stale_if_error, vary_matches, varying_request_headers,
 };
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};

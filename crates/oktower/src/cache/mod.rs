@@ -57,3 +57,22 @@ pub use outcome::CacheOutcome;
 pub use stale::{NetworkFailure, stale_if_error};
 pub use strategy::{CacheStrategy, Condition, NetworkReason};
 pub use vary::{has_vary_all, vary_matches, varying_request_headers};
+
+// Storage: the `CacheStore` trait and its engines.
+mod disk;
+mod entry_writer;
+mod guard;
+mod lru;
+mod memory;
+mod store;
+mod store_key;
+mod store_stats;
+mod stored_body;
+mod writer_slots;
+pub use disk::{DiskStore, DiskStoreBuilder};
+pub use entry_writer::{CommitOutcome, EntryWriter, WriteEntry};
+pub use memory::MemoryStore;
+pub use store::{CacheStore, EntryVersion, KeyStream, StoreFuture, StoredEntry};
+pub use store_key::{MAX_STORE_KEY_LEN, StoreKey};
+pub use store_stats::{StoreStats, StoreStatus};
+pub use stored_body::{BodyChunks, StoredBody};

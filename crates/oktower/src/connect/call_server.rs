@@ -256,7 +256,9 @@ async fn with_read_timeout<F: Future>(
             return Poll::Ready(Ok(output));
         }
         loop {
-            let base = tracker.map_or(started, BodyTracker::last_progress).max(started);
+            let base = tracker
+                .map_or(started, BodyTracker::last_progress)
+                .max(started);
             let deadline = base + limit;
             if timer.deadline() != deadline {
                 timer.as_mut().reset(deadline);
