@@ -166,6 +166,8 @@ async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseB
         }
         Err(timeout) => {
             info.mark_no_new_exchanges();
+            // The request was handed to the connection: the server may have it.
+            let timeout = timeout.with_request_sent(RequestSent::Maybe);
             return Err(fail(
                 timeout,
                 StreamReset::None,
