@@ -4,6 +4,8 @@
 //!
 //! Everything here binds or connects to loopback addresses only.
 
+pub mod cpu;
+
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;

@@ -3,6 +3,8 @@
 //! The connect machinery itself (happy eyeballs, CONNECT tunnels, SOCKS5) is crate-private
 //! and tested beside its code in `crates/oktower/src/connection/`.
 
+mod support;
+
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,9 +12,10 @@ use std::time::Duration;
 
 use oktower::{
     Address, BasicProxyAuth, NoProxy, NoProxyAuth, PREEMPTIVE_CHALLENGE, Proxy, ProxyAuthenticator,
-    Route, Scheme, SystemDns, SystemTcp, TcpConnectFuture, TcpConnector, is_preemptive,
+    Route, Scheme, SystemDns, SystemTcp, TcpConnector, is_preemptive,
 };
 use oktower_testkit::{MockResponse, MockWebServer};
+use support::AllTo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -45,15 +48,6 @@ async fn system_tcp_reports_a_refused_connection() {
     drop(listener);
     let error = SystemTcp.connect(addr).await.err().unwrap();
     assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
-}
-
-/// Sends every connection to one server, whatever address is asked for.
-struct AllTo(SocketAddr);
-
-impl TcpConnector for AllTo {
-    fn connect(&self, _addr: SocketAddr) -> TcpConnectFuture {
-        SystemTcp.connect(self.0)
-    }
 }
 
 #[tokio::test]

@@ -3,13 +3,12 @@
 
 mod support;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use oktower::{
-    CertificatePinner, ConnectionPool, ErrorKind, FixedProxy, Protocol, Proxy, SystemTcp,
-    TcpConnectFuture, TcpConnector, TlsConfig,
+    CertificatePinner, ConnectionPool, ErrorKind, FixedProxy, Protocol, Proxy, TlsConfig,
 };
 use oktower_testkit::{MockResponse, MockWebServer, ProxyMode, TestCertificates};
 use support::*;
@@ -162,15 +161,6 @@ async fn a_host_outside_the_certificate_is_not_coalesced() {
     assert!(error.to_string().contains("c.test"), "{error}");
     assert_eq!(world.server.connection_count(), 2);
     assert_eq!(world.pool.connection_count(), 1);
-}
-
-/// Sends every connection to one server, whatever address is asked for.
-struct AllTo(SocketAddr);
-
-impl TcpConnector for AllTo {
-    fn connect(&self, _addr: SocketAddr) -> TcpConnectFuture {
-        SystemTcp.connect(self.0)
-    }
 }
 
 #[tokio::test]

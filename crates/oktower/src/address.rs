@@ -65,6 +65,8 @@ impl SettingsId {
 #[derive(Clone)]
 pub struct Address {
     inner: Arc<AddressInner>,
+    /// The hash of `inner`, computed once: the pool hashes addresses on every exchange.
+    hash: u64,
 }
 
 struct AddressInner {
@@ -230,8 +232,11 @@ impl AddressBuilder {
 
     /// The address.
     pub fn build(self) -> Address {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        hash_inner(&self.inner, &mut hasher);
         Address {
             inner: Arc::new(self.inner),
+            hash: hasher.finish(),
         }
     }
 }
@@ -239,7 +244,9 @@ impl AddressBuilder {
 impl PartialEq for Address {
     fn eq(&self, other: &Address) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
-            || (self.inner.host == other.inner.host && self.equals_except_host(other))
+            || (self.hash == other.hash
+                && self.inner.host == other.inner.host
+                && self.equals_except_host(other))
     }
 }
 
@@ -247,7 +254,12 @@ impl Eq for Address {}
 
 impl Hash for Address {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let inner = &*self.inner;
+        state.write_u64(self.hash);
+    }
+}
+
+fn hash_inner<H: Hasher>(inner: &AddressInner, state: &mut H) {
+    {
         inner.scheme.hash(state);
         inner.host.hash(state);
         inner.port.hash(state);

@@ -131,6 +131,16 @@ fn take_full(full: &mut http_body_util::Full<Bytes>) -> Bytes {
     }
 }
 
+impl crate::follow_up::ReplayBody for RequestBody {
+    fn try_clone(&self) -> Option<Self> {
+        RequestBody::try_clone(self)
+    }
+
+    fn empty() -> Self {
+        RequestBody::empty()
+    }
+}
+
 impl Default for RequestBody {
     fn default() -> Self {
         RequestBody::empty()

@@ -31,8 +31,14 @@ pub enum ErrorKind {
     Protocol,
     /// Reading or writing failed after the connection was established.
     Io,
+    /// A response exceeded a configured size limit, such as the bridge's maximum decompressed
+    /// body size (which stops decompression bombs).
+    TooLarge,
     /// The call was canceled.
     Canceled,
+    /// The response cache could not use a stored entry: its bytes are truncated, corrupt or
+    /// of an unknown format version. The cache treats such an entry as absent.
+    Cache,
 }
 
 impl ErrorKind {
@@ -46,7 +52,9 @@ impl ErrorKind {
             ErrorKind::Timeout => "timed out",
             ErrorKind::Protocol => "protocol error",
             ErrorKind::Io => "I/O error",
+            ErrorKind::TooLarge => "response too large",
             ErrorKind::Canceled => "canceled",
+            ErrorKind::Cache => "cache entry unusable",
         }
     }
 }
@@ -196,6 +204,11 @@ impl Error {
         self.kind() == ErrorKind::Io
     }
 
+    /// A response over a configured size limit.
+    pub fn is_too_large(&self) -> bool {
+        self.kind() == ErrorKind::TooLarge
+    }
+
     /// A canceled call.
     pub fn is_canceled(&self) -> bool {
         self.kind() == ErrorKind::Canceled
@@ -204,6 +217,11 @@ impl Error {
     /// Invalid settings.
     pub fn is_builder(&self) -> bool {
         self.kind() == ErrorKind::Builder
+    }
+
+    /// An unusable cache entry.
+    pub fn is_cache(&self) -> bool {
+        self.kind() == ErrorKind::Cache
     }
 
     /// Wraps an I/O error of `kind`, keeping the I/O error as the source; timeouts become

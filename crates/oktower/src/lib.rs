@@ -4,17 +4,48 @@
 //! interceptor is a `tower::Layer`, composed over a pooled connector with route selection and
 //! HTTP/2 coalescing, on hyper, rustls and tokio.
 //!
-//! The library is being built capability by capability. Today it holds the connection
-//! vocabulary: [`Address`], [`Route`], [`Proxy`] and [`ProxySelector`], [`Dns`], [`Protocol`],
-//! [`Handshake`], [`ConnectionInfo`], the [`EventListener`] hooks, and the one [`Error`]
-//! type; TLS: [`TlsConfig`], [`CertificatePinner`] and the handshake, [`connect_tls`]; route
-//! selection's [`RouteDatabase`] and [`EnvProxySelector`]; and the pluggable parts of
-//! connecting: [`TcpConnector`] (with [`SystemTcp`]) and [`ProxyAuthenticator`] (with
-//! [`BasicProxyAuth`]).
+//! The library is being built capability by capability. Today it holds the bottom of the
+//! stack: [`ConnectLayer`] finds a connection for each request — from the [`ConnectionPool`]
+//! (HTTP/1 connections lent one exchange at a time, HTTP/2 connections shared up to the
+//! server's stream limit and coalesced across hosts their certificate covers), or by selecting
+//! routes ([`Proxy`], [`ProxySelector`], [`Dns`], [`RouteDatabase`]) and connecting (happy
+//! eyeballs over an injectable [`TcpConnector`], `CONNECT` tunnels with
+//! [`ProxyAuthenticator`], SOCKS5, TLS with [`TlsConfig`] and [`CertificatePinner`]) — and puts
+//! its [`Exchange`] into the request; [`CallServer`] sends the request with hyper and returns a
+//! [`ResponseBody`] that gives the connection back at its end. Around them: the
+//! [`EventListener`] hooks, the [`CallContext`] a call carries, [`RequestBody`], and the one
+//! [`Error`] type. The response cache has its pure core: [`CacheControl`], the
+//! [`CacheStrategy`] decided at an explicit `now`, [`CachedResponse`] with its byte format, and
+//! [`CacheKey`].
+//!
+//! ```no_run
+//! use http_body_util::BodyExt;
+//! use oktower::{CallServer, ConnectLayer, ConnectionPool, RequestBody};
+//! use tower_layer::Layer;
+//! use tower_service::Service;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let pool = ConnectionPool::default();
+//! let mut stack = ConnectLayer::builder().pool(pool.clone()).build()?.layer(CallServer::new());
+//! let request = http::Request::get("https://example.test/").body(RequestBody::empty())?;
+//! let response = stack.call(request).await?;
+//! let text = response.into_body().collect().await?.to_bytes();
+//! assert_eq!(pool.connection_count(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Above the connection sit the [`bridge`] ([`BridgeLayer`]: default headers, transparent
+//! gzip/deflate/br/zstd with a size limit, the [`CookieJar`] with [`MemoryCookieJar`]) and the
+//! [`follow_up`] layer: [`FollowUpLayer`] (retries,
+//! redirects, authentication challenges) with its [`Authenticator`]s.
 #![forbid(unsafe_code)]
 
 mod address;
 mod body;
+pub mod bridge;
+mod cache;
 mod call_context;
 mod certificate_pinner;
 mod connect;
@@ -23,6 +54,7 @@ mod connection_info;
 mod dns;
 mod error;
 mod events;
+pub mod follow_up;
 mod handshake;
 mod protocol;
 mod proxy;
@@ -33,6 +65,13 @@ mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
 pub use body::RequestBody;
+pub use bridge::{Bridge, BridgeLayer, CookieJar, MemoryCookieJar, NoCookies};
+pub use cache::{
+    CacheControl, CacheControlBuilder, CacheKey, CacheOutcome, CacheStrategy, CacheUrlOverride,
+    CachedResponse, Condition, Freshness, NetworkFailure, NetworkReason, cache_uri, has_vary_all,
+    invalidated_uris, invalidates_cache, merge_not_modified, stale_if_error, vary_matches,
+    varying_request_headers,
+};
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
 pub use connect::{
@@ -45,6 +84,10 @@ pub use connection_info::ConnectionInfo;
 pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
 pub use error::{BoxError, Error, ErrorKind, RequestSent};
 pub use events::{EventListener, EventListenerFactory, NoEvents};
+pub use follow_up::{
+    AuthContext, AuthFuture, Authenticator, BasicAuthenticator, BearerAuthenticator, Challenge,
+    FollowUp, FollowUpLayer, NoAuthenticator, PriorResponse, ReplayBody, TokenProvider,
+};
 pub use handshake::Handshake;
 pub use protocol::Protocol;
 pub use proxy::{FixedProxy, NoProxy, Proxy, ProxyCredentials, ProxySelector};

@@ -17,7 +17,7 @@ use http_body_util::BodyExt;
 use oktower::{
     CallContext, CallServer, Connect, ConnectLayer, ConnectLayerBuilder, ConnectionInfo,
     DnsOverride, Error, ErrorKind, EventListener, Handshake, Protocol, Proxy, RequestBody,
-    ResponseBody,
+    ResponseBody, SystemTcp, TcpConnectFuture, TcpConnector,
 };
 use tower_layer::Layer;
 use tower_service::Service;
@@ -105,6 +105,15 @@ pub fn get_with(url: &str, listener: Arc<dyn EventListener>) -> Request<RequestB
     let mut request = get(url);
     request.extensions_mut().insert(CallContext::new(listener));
     request
+}
+
+/// Sends every connection to one server, whatever address is asked for.
+pub struct AllTo(pub SocketAddr);
+
+impl TcpConnector for AllTo {
+    fn connect(&self, _addr: SocketAddr) -> TcpConnectFuture {
+        SystemTcp.connect(self.0)
+    }
 }
 
 /// Records event names in order, and the details of connect attempts.

@@ -11,7 +11,7 @@ use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, PROXY_AUTHORIZATION, TRAN
 use http::{HeaderMap, Request, Response, StatusCode, Uri, Version};
 use http_body::Body as _;
 use hyper::body::Incoming;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 use tower_service::Service;
 
 use super::exchange::{Exchange, ResponseTimes};
@@ -259,7 +259,9 @@ async fn with_read_timeout<F: Future>(
     let Some(limit) = limit else {
         return Ok(sending.await);
     };
-    let mut timer: Option<Pin<Box<Sleep>>> = None;
+    // Created here, registered with the timer only when first polled; pinned in this future, so
+    // no allocation.
+    let mut timer = pin!(tokio::time::sleep_until(started + limit));
     poll_fn(|cx| {
         if let Poll::Ready(output) = sending.as_mut().poll(cx) {
             return Poll::Ready(Ok(output));
@@ -269,7 +271,6 @@ async fn with_read_timeout<F: Future>(
                 .map_or(started, BodyTracker::last_progress)
                 .max(started);
             let deadline = base + limit;
-            let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
             if timer.deadline() != deadline {
                 timer.as_mut().reset(deadline);
             }

@@ -1,6 +1,6 @@
 //! [`ConnectLayer`] and its settings.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -59,11 +59,40 @@ pub(crate) struct ConnectSettings {
     pub(crate) user_agent: HeaderValue,
     /// The listener of requests that carry no call context.
     pub(crate) no_events: Arc<dyn EventListener>,
+    /// Addresses built recently, so that an exchange to a known host allocates none.
+    pub(crate) addresses: RwLock<Vec<Address>>,
 }
+
+/// How many addresses [`ConnectSettings::addresses`] keeps.
+const ADDRESS_CACHE_SIZE: usize = 32;
 
 impl ConnectSettings {
     /// The address of `uri` under these settings.
     pub(crate) fn address(&self, uri: &http::Uri) -> Result<Address, Error> {
+        let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        if let (Some(host), Ok(cache)) = (uri.host(), self.addresses.read()) {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+            let known = cache.iter().find(|address| {
+                address.port() == port
+                    && (address.scheme() == crate::Scheme::Https) == https
+                    && address.host().eq_ignore_ascii_case(host)
+            });
+            if let Some(address) = known {
+                return Ok(address.clone());
+            }
+        }
+        let address = self.build_address(uri)?;
+        if let Ok(mut cache) = self.addresses.write() {
+            if cache.len() >= ADDRESS_CACHE_SIZE {
+                cache.remove(0);
+            }
+            cache.push(address.clone());
+        }
+        Ok(address)
+    }
+
+    fn build_address(&self, uri: &http::Uri) -> Result<Address, Error> {
         let mut builder = Address::from_uri(uri, self.dns.clone(), self.proxy_selector.clone())?
             .protocols(&self.protocols);
         if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
@@ -282,6 +311,7 @@ impl ConnectLayerBuilder {
             },
             user_agent: self.user_agent,
             no_events: Arc::new(NoEvents),
+            addresses: RwLock::new(Vec::new()),
         };
         Ok(ConnectLayer {
             settings: Arc::new(settings),

@@ -23,7 +23,8 @@ use crate::{
 const MAX_UNSENT_RETRIES: usize = 8;
 
 /// Finds a connection for each request and calls the inner service with the
-/// [`Exchange`] in the request's extensions (and its [`ConnectionInfo`]).
+/// [`Exchange`] in the request's extensions (its [`info`](Exchange::info) describes the
+/// connection).
 ///
 /// Requests must have absolute URIs (`http:` or `https:`). The request body becomes a
 /// [`RequestBody`] for the services below.
@@ -106,10 +107,8 @@ where
         let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
         listener.connection_acquired(&info);
         let read_timeout = settings.http.read_timeout;
-        let exchange = Exchange::new(info.clone(), listener.clone(), lease, read_timeout);
-        let extensions = request.extensions_mut();
-        extensions.insert(exchange.clone());
-        extensions.insert(info);
+        let exchange = Exchange::new(info, listener.clone(), lease, read_timeout);
+        request.extensions_mut().insert(exchange.clone());
         match inner.call(request).await {
             Ok(response) => return Ok(response),
             Err(error) => match exchange.take_unsent() {

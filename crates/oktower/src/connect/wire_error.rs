@@ -52,6 +52,12 @@ pub(crate) fn from_hyper(error: hyper::Error, address: &Address) -> (Error, Stre
             ErrorKind::Timeout,
             format!("the exchange with {host} timed out"),
         )
+    } else if reset == StreamReset::Refused {
+        // Not processed by the server: an I/O failure the follow-up layer may retry.
+        (
+            ErrorKind::Io,
+            format!("the server refused the HTTP/2 stream to {host} (REFUSED_STREAM)"),
+        )
     } else if reset != StreamReset::None {
         (
             ErrorKind::Protocol,

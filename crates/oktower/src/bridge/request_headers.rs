@@ -1,0 +1,163 @@
+//! The request half of OkHttp's `BridgeInterceptor`: the headers a user should not have to
+//! write. A pure function of the request.
+
+use http::header::{
+    ACCEPT_ENCODING, CONNECTION, CONTENT_LENGTH, COOKIE, HOST, RANGE, TRANSFER_ENCODING, USER_AGENT,
+};
+use http::{HeaderMap, HeaderValue, Method, Uri, Version};
+use http_body::Body;
+
+/// The `Accept-Encoding` the bridge sends: every coding it decodes.
+pub(super) const ACCEPT_ENCODING_VALUE: HeaderValue =
+    HeaderValue::from_static("gzip, deflate, br, zstd");
+
+/// The default `User-Agent`: `oktower/<version>`.
+pub(super) const DEFAULT_USER_AGENT: HeaderValue =
+    HeaderValue::from_static(concat!("oktower/", env!("CARGO_PKG_VERSION")));
+
+const KEEP_ALIVE: HeaderValue = HeaderValue::from_static("keep-alive");
+const CHUNKED: HeaderValue = HeaderValue::from_static("chunked");
+
+/// What the request body says about its length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum BodyLength {
+    /// No body, or an empty one.
+    Empty,
+    /// Exactly this many bytes (more than zero).
+    Known(u64),
+    /// A stream of unknown length.
+    Unknown,
+}
+
+impl BodyLength {
+    /// The length `body` declares through `is_end_stream` and `size_hint`.
+    pub(super) fn of<B: Body>(body: &B) -> Self {
+        if body.is_end_stream() {
+            return BodyLength::Empty;
+        }
+        match body.size_hint().exact() {
+            Some(0) => BodyLength::Empty,
+            Some(length) => BodyLength::Known(length),
+            None => BodyLength::Unknown,
+        }
+    }
+}
+
+/// The request as the header rules see it.
+pub(super) struct RequestHead<'a> {
+    pub(super) method: &'a Method,
+    pub(super) uri: &'a Uri,
+    pub(super) version: Version,
+    pub(super) body: BodyLength,
+}
+
+/// Adds the bridge's request headers to `headers` (OkHttp's rules, reference §2.2):
+///
+/// - body framing: `Content-Length` for a body of known length (and `0` for an empty body of a
+///   method that requires one: POST, PUT, PATCH, PROPPATCH, REPORT), else
+///   `Transfer-Encoding: chunked` on HTTP/1.1 — but a `Content-Length` the user set for a
+///   stream is kept;
+/// - `Host` when absent: the URI's host, bracketed if IPv6, with the port only when it is not
+///   the scheme's default;
+/// - `Connection: keep-alive` when absent, on HTTP/1 only (HTTP/2 forbids the header);
+/// - `Accept-Encoding: gzip, deflate, br, zstd` when the request has neither `Accept-Encoding`
+///   nor `Range`;
+/// - `Cookie` from the jar (`cookies`), after any `Cookie` the user set, in one header;
+/// - `User-Agent: user_agent` when absent.
+///
+/// Returns whether it added `Accept-Encoding`, which makes the response eligible for
+/// transparent decompression.
+pub(super) fn add_request_headers(
+    request: &RequestHead<'_>,
+    headers: &mut HeaderMap,
+    user_agent: &HeaderValue,
+    cookies: Option<HeaderValue>,
+) -> bool {
+    set_body_framing(request, headers);
+    if !headers.contains_key(HOST)
+        && let Some(host) = host_header(request.uri)
+    {
+        headers.insert(HOST, host);
+    }
+    if request.version <= Version::HTTP_11 && !headers.contains_key(CONNECTION) {
+        headers.insert(CONNECTION, KEEP_ALIVE);
+    }
+    let transparent_decompression =
+        !headers.contains_key(ACCEPT_ENCODING) && !headers.contains_key(RANGE);
+    if transparent_decompression {
+        headers.insert(ACCEPT_ENCODING, ACCEPT_ENCODING_VALUE);
+    }
+    if let Some(cookies) = cookies {
+        add_cookies(headers, cookies);
+    }
+    if !headers.contains_key(USER_AGENT) {
+        headers.insert(USER_AGENT, user_agent.clone());
+    }
+    transparent_decompression
+}
+
+fn set_body_framing(request: &RequestHead<'_>, headers: &mut HeaderMap) {
+    match request.body {
+        BodyLength::Empty if requires_body(request.method) => {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+            headers.remove(TRANSFER_ENCODING);
+        }
+        BodyLength::Empty => {}
+        BodyLength::Known(length) => {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+            headers.remove(TRANSFER_ENCODING);
+        }
+        BodyLength::Unknown if headers.contains_key(CONTENT_LENGTH) => {
+            headers.remove(TRANSFER_ENCODING);
+        }
+        BodyLength::Unknown if request.version == Version::HTTP_11 => {
+            headers.insert(TRANSFER_ENCODING, CHUNKED);
+        }
+        BodyLength::Unknown => {}
+    }
+}
+
+/// OkHttp's `HttpMethod.requiresRequestBody`.
+fn requires_body(method: &Method) -> bool {
+    matches!(
+        method.as_str(),
+        "POST" | "PUT" | "PATCH" | "PROPPATCH" | "REPORT"
+    )
+}
+
+/// `uri`'s host and non-default port, as the `Host` header carries them (no user info).
+fn host_header(uri: &Uri) -> Option<HeaderValue> {
+    let host = uri.host()?;
+    let default_port = match uri.scheme_str() {
+        Some("http" | "ws") => Some(80),
+        Some("https" | "wss") => Some(443),
+        _ => None,
+    };
+    let value = match uri.port_u16() {
+        Some(port) if Some(port) != default_port => HeaderValue::try_from(format!("{host}:{port}")),
+        _ => HeaderValue::from_str(host),
+    };
+    value.ok()
+}
+
+/// Puts the jar's `cookies` after the user's own `Cookie` values, all in one header.
+fn add_cookies(headers: &mut HeaderMap, cookies: HeaderValue) {
+    if !headers.contains_key(COOKIE) {
+        headers.insert(COOKIE, cookies);
+        return;
+    }
+    let mut merged = Vec::new();
+    for value in headers.get_all(COOKIE).iter().chain(Some(&cookies)) {
+        if !merged.is_empty() {
+            merged.extend_from_slice(b"; ");
+        }
+        merged.extend_from_slice(value.as_bytes());
+    }
+    if let Ok(merged) = HeaderValue::from_bytes(&merged) {
+        headers.insert(COOKIE, merged);
+    }
+}
+
+#[cfg(test)]
+#[path = "request_headers_tests.rs"]
+mod tests;

@@ -1,0 +1,274 @@
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http_body_util::{Empty, Full};
+
+use super::*;
+
+fn head<'a>(method: &'a Method, uri: &'a Uri, body: BodyLength) -> RequestHead<'a> {
+    RequestHead {
+        method,
+        uri,
+        version: Version::HTTP_11,
+        body,
+    }
+}
+
+/// The headers the bridge adds to a request with `headers` already set.
+fn apply(request: &RequestHead<'_>, headers: &[(&'static str, &'static str)]) -> (HeaderMap, bool) {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.append(*name, HeaderValue::from_static(value));
+    }
+    let added = add_request_headers(request, &mut map, &DEFAULT_USER_AGENT, None);
+    (map, added)
+}
+
+fn get(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|value| value.to_str().expect("ASCII").to_owned())
+}
+
+fn uri(text: &str) -> Uri {
+    text.parse().expect("test URL")
+}
+
+#[test]
+fn host_has_the_port_only_when_not_the_default() {
+    for (url, host) in [
+        ("http://example.com/", "example.com"),
+        ("http://example.com:80/", "example.com"),
+        ("http://example.com:443/", "example.com:443"),
+        ("https://example.com:443/", "example.com"),
+        ("https://example.com:8443/a?b", "example.com:8443"),
+        ("http://user:secret@example.com:8080/", "example.com:8080"),
+        ("http://[::1]/", "[::1]"),
+        ("http://[::1]:8080/", "[::1]:8080"),
+        ("https://[2001:db8::1]:443/", "[2001:db8::1]"),
+    ] {
+        assert_eq!(host_header(&uri(url)).expect("a host"), host, "for {url}");
+    }
+    assert!(host_header(&uri("/origin-form")).is_none());
+}
+
+#[test]
+fn a_user_set_host_is_kept() {
+    let url = uri("http://example.com:8080/");
+    let (headers, _) = apply(
+        &head(&Method::GET, &url, BodyLength::Empty),
+        &[("host", "virtual.test")],
+    );
+    assert_eq!(get(&headers, "host").as_deref(), Some("virtual.test"));
+}
+
+#[test]
+fn a_plain_get_gets_the_defaults() {
+    let url = uri("https://example.com/");
+    let (headers, added) = apply(&head(&Method::GET, &url, BodyLength::Empty), &[]);
+    assert!(added);
+    assert_eq!(get(&headers, "host").as_deref(), Some("example.com"));
+    assert_eq!(get(&headers, "connection").as_deref(), Some("keep-alive"));
+    assert_eq!(
+        get(&headers, "accept-encoding").as_deref(),
+        Some("gzip, deflate, br, zstd")
+    );
+    assert_eq!(
+        get(&headers, "user-agent"),
+        Some(format!("oktower/{}", env!("CARGO_PKG_VERSION")))
+    );
+    assert!(!headers.contains_key(CONTENT_LENGTH));
+    assert!(!headers.contains_key(TRANSFER_ENCODING));
+    assert!(!headers.contains_key(COOKIE));
+    assert_eq!(headers.len(), 4);
+}
+
+#[test]
+fn user_set_headers_win() {
+    let url = uri("https://example.com/");
+    let (headers, added) = apply(
+        &head(&Method::GET, &url, BodyLength::Empty),
+        &[
+            ("user-agent", "mine/1.0"),
+            ("connection", "close"),
+            ("accept-encoding", "identity"),
+        ],
+    );
+    assert!(
+        !added,
+        "the user's Accept-Encoding turns transparent decompression off"
+    );
+    assert_eq!(get(&headers, "user-agent").as_deref(), Some("mine/1.0"));
+    assert_eq!(get(&headers, "connection").as_deref(), Some("close"));
+    assert_eq!(
+        get(&headers, "accept-encoding").as_deref(),
+        Some("identity")
+    );
+}
+
+#[test]
+fn range_disables_accept_encoding() {
+    let url = uri("https://example.com/file");
+    let (headers, added) = apply(
+        &head(&Method::GET, &url, BodyLength::Empty),
+        &[("range", "bytes=100-")],
+    );
+    assert!(!added);
+    assert!(!headers.contains_key(ACCEPT_ENCODING));
+}
+
+#[test]
+fn connection_is_only_for_http_1() {
+    let url = uri("https://example.com/");
+    for (version, expected) in [
+        (Version::HTTP_10, true),
+        (Version::HTTP_11, true),
+        (Version::HTTP_2, false),
+        (Version::HTTP_3, false),
+    ] {
+        let request = RequestHead {
+            version,
+            ..head(&Method::GET, &url, BodyLength::Empty)
+        };
+        let (headers, _) = apply(&request, &[]);
+        assert_eq!(headers.contains_key(CONNECTION), expected, "{version:?}");
+    }
+}
+
+#[test]
+fn a_known_length_sets_content_length_and_drops_chunked() {
+    let url = uri("https://example.com/");
+    let (headers, _) = apply(
+        &head(&Method::POST, &url, BodyLength::Known(42)),
+        &[
+            ("transfer-encoding", "chunked"),
+            ("content-type", "text/plain"),
+        ],
+    );
+    assert_eq!(get(&headers, "content-length").as_deref(), Some("42"));
+    assert!(!headers.contains_key(TRANSFER_ENCODING));
+    assert!(headers.contains_key(CONTENT_TYPE));
+}
+
+#[test]
+fn an_empty_body_gets_content_length_zero_only_where_a_body_is_required() {
+    let url = uri("https://example.com/");
+    for method in [Method::POST, Method::PUT, Method::PATCH] {
+        let (headers, _) = apply(&head(&method, &url, BodyLength::Empty), &[]);
+        assert_eq!(
+            get(&headers, "content-length").as_deref(),
+            Some("0"),
+            "{method}"
+        );
+    }
+    for method in [Method::GET, Method::HEAD, Method::DELETE, Method::OPTIONS] {
+        let (headers, _) = apply(&head(&method, &url, BodyLength::Empty), &[]);
+        assert!(!headers.contains_key(CONTENT_LENGTH), "{method}");
+    }
+}
+
+#[test]
+fn an_unknown_length_is_chunked_on_http_1_1_only() {
+    let url = uri("https://example.com/");
+    let (headers, _) = apply(&head(&Method::POST, &url, BodyLength::Unknown), &[]);
+    assert_eq!(
+        get(&headers, "transfer-encoding").as_deref(),
+        Some("chunked")
+    );
+    assert!(!headers.contains_key(CONTENT_LENGTH));
+
+    for version in [Version::HTTP_10, Version::HTTP_2] {
+        let request = RequestHead {
+            version,
+            ..head(&Method::POST, &url, BodyLength::Unknown)
+        };
+        let (headers, _) = apply(&request, &[]);
+        assert!(!headers.contains_key(TRANSFER_ENCODING), "{version:?}");
+    }
+
+    // A length the user declared for a stream is kept, and then nothing is chunked.
+    let (headers, _) = apply(
+        &head(&Method::PUT, &url, BodyLength::Unknown),
+        &[("content-length", "1000"), ("transfer-encoding", "chunked")],
+    );
+    assert_eq!(get(&headers, "content-length").as_deref(), Some("1000"));
+    assert!(!headers.contains_key(TRANSFER_ENCODING));
+}
+
+#[test]
+fn body_length_comes_from_the_body() {
+    assert_eq!(BodyLength::of(&Empty::<Bytes>::new()), BodyLength::Empty);
+    assert_eq!(BodyLength::of(&Full::new(Bytes::new())), BodyLength::Empty);
+    assert_eq!(
+        BodyLength::of(&Full::new(Bytes::from_static(b"hello"))),
+        BodyLength::Known(5)
+    );
+    assert_eq!(BodyLength::of(&UnknownLength), BodyLength::Unknown);
+}
+
+/// A body whose length no one knows (the default `size_hint`).
+struct UnknownLength;
+
+impl Body for UnknownLength {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
+}
+
+#[test]
+fn jar_cookies_are_added_after_the_users() {
+    let url = uri("https://example.com/");
+    let request = head(&Method::GET, &url, BodyLength::Empty);
+    let mut headers = HeaderMap::new();
+    add_request_headers(
+        &request,
+        &mut headers,
+        &DEFAULT_USER_AGENT,
+        Some(HeaderValue::from_static("a=1; b=2")),
+    );
+    assert_eq!(get(&headers, "cookie").as_deref(), Some("a=1; b=2"));
+
+    let mut headers = HeaderMap::new();
+    headers.append(COOKIE, HeaderValue::from_static("mine=x"));
+    headers.append(COOKIE, HeaderValue::from_static("also=y"));
+    add_request_headers(
+        &request,
+        &mut headers,
+        &DEFAULT_USER_AGENT,
+        Some(HeaderValue::from_static("a=1")),
+    );
+    let cookies: Vec<_> = headers.get_all(COOKIE).iter().collect();
+    assert_eq!(cookies, ["mine=x; also=y; a=1"]);
+}
+
+#[test]
+fn a_configured_user_agent_is_used() {
+    let url = uri("https://example.com/");
+    let mut headers = HeaderMap::new();
+    let agent = HeaderValue::from_static("my-app/2.0");
+    add_request_headers(
+        &head(&Method::GET, &url, BodyLength::Empty),
+        &mut headers,
+        &agent,
+        None,
+    );
+    assert_eq!(get(&headers, "user-agent").as_deref(), Some("my-app/2.0"));
+}
+
+#[test]
+fn header_values_with_cr_or_lf_are_refused_by_http() {
+    // The bridge never sees such a value: `http` refuses it when the request is built.
+    assert!(HeaderValue::from_str("a\r\nInjected: yes").is_err());
+    assert!(HeaderValue::from_bytes(b"a\nb").is_err());
+    assert!(HeaderValue::try_from(String::from("a\rb")).is_err());
+    let request = http::Request::builder()
+        .uri("https://example.com/")
+        .header("x-custom", "ok\r\nHost: evil.test")
+        .body(());
+    assert!(request.is_err());
+}

@@ -1,0 +1,291 @@
+//! Where a call's follow-up loop stands, and its steps (the loop of OkHttp's
+//! `RetryAndFollowUpInterceptor.intercept`, without the waiting).
+
+use std::mem;
+use std::sync::Arc;
+
+use http::header::PROXY_AUTHORIZATION;
+use http::{HeaderMap, Request, Response, request, response};
+use tower_service::Service;
+
+use super::MAX_FOLLOW_UPS;
+use super::decision::{Exchange, FollowUp, decide};
+use super::layer::Settings;
+use super::recover::{RecoverInput, recover};
+use super::redirect::Redirect;
+use super::replay::replay_copy;
+use crate::{
+    AuthContext, AuthFuture, CallContext, ConnectionInfo, Error, ErrorKind, EventListener,
+    PriorResponse, ReplayBody,
+};
+
+/// The state of one call's follow-up loop between attempts.
+pub(crate) struct Progress<S, B>
+where
+    S: Service<Request<B>>,
+{
+    /// The inner service, owned by this call.
+    pub(crate) service: S,
+    settings: Arc<Settings>,
+    /// The head of the request in flight.
+    head: request::Parts,
+    /// A copy of its body to send again; `None` when it can be sent only once.
+    body: Option<B>,
+    /// Follow-ups made so far.
+    follow_ups: usize,
+    /// Failures recovered from, oldest first.
+    recovered: Vec<Error>,
+    /// The responses followed up, newest first.
+    prior: Option<PriorResponse>,
+    /// The `401` whose authenticator's answer is awaited.
+    awaiting_answer: Option<S::Response>,
+}
+
+/// What the loop does next.
+pub(crate) enum Next<B, R> {
+    /// Send this request (once the service is ready).
+    Send(Request<B>),
+    /// Wait for the authenticator's answer.
+    Authenticate(AuthFuture),
+    /// The call is over.
+    Done(Result<R, Error>),
+}
+
+impl<S, B, RB> Progress<S, B>
+where
+    S: Service<Request<B>, Response = Response<RB>, Error = Error>,
+    B: ReplayBody,
+{
+    /// The loop for `request`, and its first step.
+    pub(crate) fn start(
+        service: S,
+        settings: Arc<Settings>,
+        request: Request<B>,
+    ) -> (Self, Next<B, S::Response>) {
+        let (head, body) = request.into_parts();
+        let mut progress = Progress {
+            service,
+            settings,
+            head,
+            body: None,
+            follow_ups: 0,
+            recovered: Vec::new(),
+            prior: None,
+            awaiting_answer: None,
+        };
+        let next = progress.send(body);
+        (progress, next)
+    }
+
+    /// The next step after an attempt ended with `outcome`.
+    pub(crate) fn on_outcome(
+        &mut self,
+        outcome: Result<S::Response, Error>,
+    ) -> Next<B, S::Response> {
+        match outcome {
+            Ok(response) => self.on_response(response),
+            Err(error) => self.on_failure(error),
+        }
+    }
+
+    /// The next step once the authenticator answered the awaited `401`.
+    pub(crate) fn on_authentication(
+        &mut self,
+        answer: Result<Option<HeaderMap>, Error>,
+    ) -> Next<B, S::Response> {
+        let response = self
+            .awaiting_answer
+            .take()
+            .expect("an authenticator's answer follows the 401 it was asked about");
+        let (head, body) = response.into_parts();
+        self.answered(head, body, answer)
+    }
+
+    /// Sends the request in flight with `body`, keeping a copy of the body; fails instead if
+    /// the call was canceled.
+    fn send(&mut self, body: B) -> Next<B, S::Response> {
+        if CallContext::is_canceled_in(&self.head.extensions) {
+            let canceled = Error::new(ErrorKind::Canceled, "Canceled").with_url(self.url());
+            return Next::Done(Err(self.fail(canceled)));
+        }
+        self.body = replay_copy(&body);
+        Next::Send(Request::from_parts(self.head.clone(), body))
+    }
+
+    fn on_failure(&mut self, error: Error) -> Next<B, S::Response> {
+        let retry = recover(
+            &error,
+            &RecoverInput {
+                retry_on_connection_failure: self.settings.policy.retry_on_connection_failure,
+                body_replayable: self.body.is_some(),
+                recovered: self.recovered.len(),
+            },
+        );
+        self.listener().retry_decision(&error, retry);
+        match self.body.take() {
+            Some(body) if retry => {
+                self.recovered.push(error);
+                self.send(body)
+            }
+            _ => Next::Done(Err(self.fail(error))),
+        }
+    }
+
+    fn on_response(&mut self, response: S::Response) -> Next<B, S::Response> {
+        let (head, body) = response.into_parts();
+        let decision = decide(
+            &Exchange {
+                request: &self.head,
+                response: &head,
+                prior_status: self.prior.as_ref().map(PriorResponse::status),
+                body_replayable: self.body.is_some(),
+                connection: head.extensions.get::<ConnectionInfo>(),
+            },
+            &self.settings.policy,
+        );
+        let follow_up = match decision {
+            Ok(follow_up) => follow_up,
+            Err(error) => return Next::Done(Err(self.fail(error))),
+        };
+        match follow_up {
+            FollowUp::Final => self.finish(head, body),
+            FollowUp::Redirect(redirect) => {
+                let Redirect {
+                    head: next,
+                    keep_body,
+                } = *redirect;
+                let next_body = if keep_body {
+                    self.body.take()
+                } else {
+                    Some(B::empty())
+                };
+                self.follow(head, body, Some(next), next_body)
+            }
+            FollowUp::Repeat => {
+                let next_body = self.body.take();
+                self.follow(head, body, None, next_body)
+            }
+            FollowUp::RepeatOnFreshConnection => {
+                if let Some(connection) = head.extensions.get::<ConnectionInfo>() {
+                    connection.mark_no_coalesced_exchanges();
+                }
+                let next_body = self.body.take();
+                self.follow(head, body, None, next_body)
+            }
+            FollowUp::Authenticate => {
+                let route = head
+                    .extensions
+                    .get::<ConnectionInfo>()
+                    .map(ConnectionInfo::route);
+                let context = AuthContext::new(&self.head, &head, route);
+                match self
+                    .settings
+                    .authenticator
+                    .authenticate(&context)
+                    .now_or_later()
+                {
+                    Ok(answer) => self.answered(head, body, answer),
+                    Err(later) => {
+                        self.awaiting_answer = Some(Response::from_parts(head, body));
+                        Next::Authenticate(later)
+                    }
+                }
+            }
+            FollowUp::ProxyAuthenticate => {
+                let authorization =
+                    head.extensions
+                        .get::<ConnectionInfo>()
+                        .and_then(|connection| {
+                            self.settings
+                                .proxy_authenticator
+                                .authenticate(connection.route(), &head)
+                        });
+                let Some(authorization) = authorization else {
+                    return self.finish(head, body);
+                };
+                let mut next = self.head.clone();
+                next.headers.insert(PROXY_AUTHORIZATION, authorization);
+                let next_body = self.body.take();
+                self.follow(head, body, Some(next), next_body)
+            }
+        }
+    }
+
+    /// Follows up the `401` `head` with the authenticator's `answer`.
+    fn answered(
+        &mut self,
+        head: response::Parts,
+        body: RB,
+        answer: Result<Option<HeaderMap>, Error>,
+    ) -> Next<B, S::Response> {
+        match answer {
+            Err(error) => Next::Done(Err(self.fail(error))),
+            Ok(None) => self.finish(head, body),
+            Ok(Some(headers)) => {
+                let mut next = self.head.clone();
+                next.headers.extend(headers);
+                let next_body = self.body.take();
+                self.follow(head, body, Some(next), next_body)
+            }
+        }
+    }
+
+    /// Closes the response (`head`, `body`) and sends `next` (the same request when `None`)
+    /// with `next_body`, unless the follow-ups are exhausted.
+    fn follow(
+        &mut self,
+        head: response::Parts,
+        body: RB,
+        next: Option<request::Parts>,
+        next_body: Option<B>,
+    ) -> Next<B, S::Response> {
+        let Some(next_body) = next_body else {
+            // No body to send again: the decision already made such follow-ups final.
+            return self.finish(head, body);
+        };
+        drop(body);
+        self.follow_ups += 1;
+        if self.follow_ups > MAX_FOLLOW_UPS {
+            self.listener().follow_up_decision(&head, None);
+            let message = format!("Too many follow-up requests: {}", self.follow_ups);
+            let error = Error::new(ErrorKind::Protocol, message).with_url(self.url());
+            return Next::Done(Err(self.fail(error)));
+        }
+        self.listener()
+            .follow_up_decision(&head, Some(next.as_ref().unwrap_or(&self.head)));
+        let (method, uri) = match next {
+            Some(next) => {
+                let answered = mem::replace(&mut self.head, next);
+                (answered.method, answered.uri)
+            }
+            None => (self.head.method.clone(), self.head.uri.clone()),
+        };
+        self.prior = Some(PriorResponse::new(method, uri, head, self.prior.take()));
+        self.send(next_body)
+    }
+
+    /// Returns the response (`head`, `body`) as the call's, with the responses followed up
+    /// before it.
+    fn finish(&mut self, mut head: response::Parts, body: RB) -> Next<B, S::Response> {
+        if let Some(prior) = self.prior.take() {
+            head.extensions.insert(prior);
+        }
+        self.listener().follow_up_decision(&head, None);
+        Next::Done(Ok(Response::from_parts(head, body)))
+    }
+
+    /// `error` with the failures recovered from attached.
+    fn fail(&mut self, error: Error) -> Error {
+        self.recovered
+            .drain(..)
+            .fold(error, |error, earlier| error.with_recovered(earlier))
+    }
+
+    fn listener(&self) -> &dyn EventListener {
+        CallContext::listener_in(&self.head.extensions)
+    }
+
+    fn url(&self) -> String {
+        self.head.uri.to_string()
+    }
+}
