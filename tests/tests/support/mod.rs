@@ -2,6 +2,12 @@
 //! request helper, and an event recorder.
 #![allow(dead_code)]
 
+pub mod connect_proxy;
+pub mod plain_server;
+pub mod socks5;
+pub mod tcp;
+pub mod tls_world;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,8 +16,8 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use oktower::{
     CallContext, CallServer, Connect, ConnectLayer, ConnectLayerBuilder, ConnectionInfo,
-    DnsOverride, Error, EventListener, Handshake, Protocol, Proxy, RequestBody, ResponseBody,
-    SystemTcp, TcpConnectFuture, TcpConnector,
+    DnsOverride, Error, ErrorKind, EventListener, Handshake, Protocol, Proxy, RequestBody,
+    ResponseBody, SystemTcp, TcpConnectFuture, TcpConnector,
 };
 use tower_layer::Layer;
 use tower_service::Service;
@@ -29,6 +35,15 @@ pub fn builder(hosts: &[(&str, IpAddr)]) -> ConnectLayerBuilder {
         dns = dns.with_host(host, [*ip]);
     }
     ConnectLayer::builder().dns(Arc::new(dns))
+}
+
+/// A resolver that maps each given host to its addresses, in order, and nothing else.
+pub fn dns(hosts: &[(&str, &[IpAddr])]) -> Arc<DnsOverride> {
+    let mut dns = DnsOverride::only();
+    for (host, ips) in hosts {
+        dns = dns.with_host(host, ips.iter().copied());
+    }
+    Arc::new(dns)
 }
 
 /// The stack of `layer` over [`CallServer`].
@@ -69,6 +84,22 @@ pub fn get(url: &str) -> Request<RequestBody> {
         .expect("valid request")
 }
 
+/// A POST of `body` to `url`.
+pub fn post(url: &str, body: &'static str) -> Request<RequestBody> {
+    Request::post(url)
+        .body(RequestBody::full(body))
+        .expect("valid request")
+}
+
+/// `request`, reporting to `listener`.
+pub fn with_listener(
+    mut request: Request<RequestBody>,
+    listener: Arc<dyn EventListener>,
+) -> Request<RequestBody> {
+    request.extensions_mut().insert(CallContext::new(listener));
+    request
+}
+
 /// A GET of `url` reporting to `listener`.
 pub fn get_with(url: &str, listener: Arc<dyn EventListener>) -> Request<RequestBody> {
     let mut request = get(url);
@@ -85,10 +116,14 @@ impl TcpConnector for AllTo {
     }
 }
 
-/// Records event names in order.
+/// Records event names in order, and the details of connect attempts.
 #[derive(Default)]
 pub struct Events {
     names: Mutex<Vec<String>>,
+    connect_starts: Mutex<Vec<SocketAddr>>,
+    connect_failures: Mutex<Vec<(SocketAddr, ErrorKind)>>,
+    connect_ends: Mutex<Vec<(SocketAddr, Option<Protocol>)>>,
+    pushed: tokio::sync::Notify,
 }
 
 impl Events {
@@ -96,8 +131,35 @@ impl Events {
         std::mem::take(&mut *self.names.lock().unwrap())
     }
 
+    /// The addresses of `connect_start`, in order.
+    pub fn connect_starts(&self) -> Vec<SocketAddr> {
+        self.connect_starts.lock().unwrap().clone()
+    }
+
+    /// The address and error kind of each `connect_failed`, in order.
+    pub fn connect_failures(&self) -> Vec<(SocketAddr, ErrorKind)> {
+        self.connect_failures.lock().unwrap().clone()
+    }
+
+    /// The address and protocol of each `connect_end`, in order.
+    pub fn connect_ends(&self) -> Vec<(SocketAddr, Option<Protocol>)> {
+        self.connect_ends.lock().unwrap().clone()
+    }
+
+    /// Waits until an event named `name` was recorded (and not taken since).
+    pub async fn wait_for(&self, name: &str) {
+        loop {
+            let pushed = self.pushed.notified();
+            if self.names.lock().unwrap().iter().any(|n| n == name) {
+                return;
+            }
+            pushed.await;
+        }
+    }
+
     fn push(&self, name: impl Into<String>) {
         self.names.lock().unwrap().push(name.into());
+        self.pushed.notify_waiters();
     }
 }
 
@@ -114,7 +176,8 @@ impl EventListener for Events {
     fn dns_end(&self, _host: &str, _addresses: &[IpAddr]) {
         self.push("DnsEnd");
     }
-    fn connect_start(&self, _addr: std::net::SocketAddr, _proxy: &Proxy) {
+    fn connect_start(&self, addr: SocketAddr, _proxy: &Proxy) {
+        self.connect_starts.lock().unwrap().push(addr);
         self.push("ConnectStart");
     }
     fn secure_connect_start(&self) {
@@ -123,16 +186,21 @@ impl EventListener for Events {
     fn secure_connect_end(&self, _handshake: Option<&Handshake>) {
         self.push("SecureConnectEnd");
     }
-    fn connect_end(&self, _addr: std::net::SocketAddr, _proxy: &Proxy, _p: Option<Protocol>) {
+    fn connect_end(&self, addr: SocketAddr, _proxy: &Proxy, protocol: Option<Protocol>) {
+        self.connect_ends.lock().unwrap().push((addr, protocol));
         self.push("ConnectEnd");
     }
     fn connect_failed(
         &self,
-        _addr: std::net::SocketAddr,
+        addr: SocketAddr,
         _proxy: &Proxy,
         _p: Option<Protocol>,
-        _error: &Error,
+        error: &Error,
     ) {
+        self.connect_failures
+            .lock()
+            .unwrap()
+            .push((addr, error.kind()));
         self.push("ConnectFailed");
     }
     fn connection_acquired(&self, _connection: &ConnectionInfo) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, PROXY_AUTHORIZATION, TRANSFER_ENCODING};
 use http::{HeaderMap, Request, Response, StatusCode, Uri, Version};
 use http_body::Body as _;
 use hyper::body::Incoming;
@@ -19,6 +19,7 @@ use super::response_body::ResponseBody;
 use super::wire_error::{StreamReset, from_hyper};
 use crate::connection::lease::{Lease, LeasedSender};
 use crate::connection::wire_body::{BodyTracker, WireBody};
+use crate::proxy_auth::basic_value;
 use crate::{
     Address, CallContext, ConnectionInfo, Error, ErrorKind, EventListener, RequestBody, RequestSent,
 };
@@ -27,7 +28,9 @@ use crate::{
 /// [`ConnectLayer`](super::ConnectLayer) put into its extensions.
 ///
 /// - HTTP/1.1 requests are sent in origin form (absolute form through an HTTP proxy without a
-///   tunnel); HTTP/2 requests carry the scheme and authority as pseudo-headers.
+///   tunnel, with `Proxy-Authorization: Basic` when the proxy has credentials and the request
+///   has no `Proxy-Authorization` of its own); HTTP/2 requests carry the scheme and authority as
+///   pseudo-headers.
 /// - `Expect: 100-continue` (HTTP/1.1): the body waits for `100 Continue`, within the read
 ///   timeout; when a final response comes first the body is not sent and the connection is not
 ///   reused. Other 1xx responses (102, 103) are skipped and reported to the call's listener
@@ -94,6 +97,12 @@ async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseB
         let absolute_form = route.proxy().is_http() && !route.requires_tunnel();
         if !absolute_form {
             parts.uri = origin_form(&parts.uri);
+        } else if let Some(credentials) = route.proxy().credentials()
+            && !parts.headers.contains_key(PROXY_AUTHORIZATION)
+        {
+            // The proxy reads this request itself: its credentials go with it, as with CONNECT.
+            let value = basic_value(&credentials.username, &credentials.password);
+            parts.headers.insert(PROXY_AUTHORIZATION, value);
         }
     }
     let expect_continue = !multiplexed && expects_continue(&parts.headers);
@@ -157,6 +166,8 @@ async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseB
         }
         Err(timeout) => {
             info.mark_no_new_exchanges();
+            // The request was handed to the connection: the server may have it.
+            let timeout = timeout.with_request_sent(RequestSent::Maybe);
             return Err(fail(
                 timeout,
                 StreamReset::None,

@@ -1,6 +1,6 @@
 //! [`ConnectLayer`] and its settings.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -131,8 +131,8 @@ impl ConnectLayer {
         ConnectLayerBuilder {
             pool: None,
             tls: None,
-            dns: Arc::new(SystemDns),
-            proxy_selector: Arc::new(NoProxy),
+            dns: default_dns(),
+            proxy_selector: default_proxy_selector(),
             proxy: None,
             protocols: vec![Protocol::Http2, Protocol::Http11],
             tcp: Arc::new(SystemTcp),
@@ -157,6 +157,21 @@ impl ConnectLayer {
     pub fn route_database(&self) -> &RouteDatabase {
         &self.settings.route_database
     }
+}
+
+/// The default resolver, one for the process. Addresses compare their resolver and proxy
+/// selector by identity, so layers built with the defaults must share the same objects to share
+/// pooled connections and route failures (OkHttp's `Dns.SYSTEM` and default `ProxySelector`
+/// are singletons too).
+fn default_dns() -> Arc<dyn Dns> {
+    static SYSTEM_DNS: LazyLock<Arc<dyn Dns>> = LazyLock::new(|| Arc::new(SystemDns));
+    SYSTEM_DNS.clone()
+}
+
+/// The default proxy selector, one for the process (see [`default_dns`]).
+fn default_proxy_selector() -> Arc<dyn ProxySelector> {
+    static NO_PROXY: LazyLock<Arc<dyn ProxySelector>> = LazyLock::new(|| Arc::new(NoProxy));
+    NO_PROXY.clone()
 }
 
 impl<S> Layer<S> for ConnectLayer {

@@ -86,10 +86,14 @@ async fn connect_new(
             }
         };
         let candidates = selection.routes();
-        if let Some(found) = pool.acquire(address, Some(candidates), context.tls, false) {
-            return Ok(found);
-        }
-        let reservation = pool.reserve(address).await?;
+        let reservation = loop {
+            if let Some(found) = pool.acquire(address, Some(candidates), context.tls, false) {
+                return Ok(found);
+            }
+            if let Some(reservation) = pool.reserve(address).await? {
+                break reservation;
+            }
+        };
         let mut untried = candidates.to_vec();
         match connect(&mut untried, context).await {
             Ok(handshaken) => {

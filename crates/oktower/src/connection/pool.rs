@@ -56,7 +56,7 @@ pub(crate) struct PoolInner {
     max_connections: Option<usize>,
     /// Wakes the cleanup task: a connection became idle, or closed.
     pub(crate) wake_cleanup: Arc<Notify>,
-    /// A connection left the pool (room under the connection cap).
+    /// A connection left the pool or became idle (room under the connection cap).
     room: Notify,
 }
 
@@ -371,38 +371,42 @@ impl PoolInner {
     }
 
     /// Room for one more connection under the cap: evicts the oldest idle connection when at
-    /// the cap, or waits for one to close.
-    pub(crate) async fn reserve(self: &Arc<Self>, address: &Address) -> Result<Reservation, Error> {
+    /// the cap. When none is idle, waits until a connection closes or becomes idle and returns
+    /// `None`: the caller looks in the pool again (the idle connection may be one it can use)
+    /// before asking for room again.
+    pub(crate) async fn reserve(
+        self: &Arc<Self>,
+        address: &Address,
+    ) -> Result<Option<Reservation>, Error> {
         let Some(max) = self.max_connections else {
             self.lock().connecting += 1;
-            return Ok(Reservation { pool: self.clone() });
+            return Ok(Some(Reservation { pool: self.clone() }));
         };
-        loop {
-            let room = self.room.notified();
-            let evicted;
-            {
-                let mut state = self.lock();
-                if state.total + state.connecting < max {
-                    state.connecting += 1;
-                    return Ok(Reservation { pool: self.clone() });
-                }
-                evicted = evict_oldest_idle(&mut state);
-                if evicted.is_some() {
-                    state.connecting += 1;
-                }
+        let room = self.room.notified();
+        let evicted;
+        {
+            let mut state = self.lock();
+            if state.total + state.connecting < max {
+                state.connecting += 1;
+                return Ok(Some(Reservation { pool: self.clone() }));
             }
+            evicted = evict_oldest_idle(&mut state);
             if evicted.is_some() {
-                drop(evicted);
-                return Ok(Reservation { pool: self.clone() });
+                state.connecting += 1;
             }
-            if max == 0 {
-                return Err(
-                    Error::new(ErrorKind::Connect, "the pool allows no connection")
-                        .with_url(address.uri().to_string()),
-                );
-            }
-            room.await;
         }
+        if evicted.is_some() {
+            drop(evicted);
+            return Ok(Some(Reservation { pool: self.clone() }));
+        }
+        if max == 0 {
+            return Err(
+                Error::new(ErrorKind::Connect, "the pool allows no connection")
+                    .with_url(address.uri().to_string()),
+            );
+        }
+        room.await;
+        Ok(None)
     }
 
     /// An exchange on `connection` ended. For HTTP/1, `sender` comes back when the connection
@@ -450,6 +454,10 @@ impl PoolInner {
         }
         if became_idle {
             self.wake_cleanup.notify_one();
+            if self.max_connections.is_some() {
+                // Calls waiting for room under the cap may use this connection, or evict it.
+                self.room.notify_waiters();
+            }
         }
     }
 
