@@ -38,7 +38,8 @@ struct Reading {
     started: bool,
     bytes: u64,
     read_timeout: Option<Duration>,
-    last_progress: Instant,
+    /// When data last came; set at the first wait.
+    last_progress: Option<Instant>,
     timer: Option<Pin<Box<Sleep>>>,
 }
 
@@ -60,7 +61,7 @@ impl ResponseBody {
             started: false,
             bytes: 0,
             read_timeout,
-            last_progress: Instant::now(),
+            last_progress: None,
             timer: None,
         };
         if reading.incoming.is_end_stream() {
@@ -117,8 +118,9 @@ impl Reading {
         let Some(limit) = self.read_timeout else {
             return Poll::Pending;
         };
+        let last_progress = *self.last_progress.get_or_insert_with(Instant::now);
         loop {
-            let deadline = self.last_progress + limit;
+            let deadline = self.last_progress.unwrap_or(last_progress) + limit;
             let timer = self
                 .timer
                 .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
@@ -128,7 +130,7 @@ impl Reading {
             if timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            if self.last_progress + limit <= Instant::now() {
+            if deadline <= Instant::now() {
                 let address = self.info.route().address();
                 let message = format!(
                     "reading the response body from {} timed out after {limit:?}",
@@ -161,8 +163,8 @@ impl Body for ResponseBody {
                 if let Some(data) = frame.data_ref() {
                     reading.bytes += data.len() as u64;
                 }
-                if reading.read_timeout.is_some() {
-                    reading.last_progress = Instant::now();
+                if reading.last_progress.is_some() {
+                    reading.last_progress = Some(Instant::now());
                 }
                 if reading.incoming.is_end_stream() {
                     reading.finish();

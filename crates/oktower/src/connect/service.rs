@@ -92,16 +92,29 @@ where
         if attempt > 0 {
             poll_fn(|cx| inner.poll_ready(cx)).await?;
         }
-        let found = match &context {
-            Some(context) => {
+        // The fast path, a pooled connection for this very address, needs no future; the
+        // rest (route selection, connecting) is boxed so that this future stays small.
+        let pooled = match settings.tls.check_address(&address) {
+            Ok(()) if context.as_ref().is_none_or(|c| !c.is_canceled()) => {
+                settings
+                    .pool
+                    .inner
+                    .acquire(&address, None, &settings.tls, false)
+            }
+            _ => None,
+        };
+        let found = match (pooled, &context) {
+            (Some(found), _) => Ok(found),
+            (None, Some(context)) => {
                 let token = context.cancel_token();
+                let acquiring = Box::pin(acquire(&settings, &address, &listener));
                 tokio::select! {
                     biased;
                     () = token.cancelled() => Err(canceled(&address)),
-                    found = acquire(&settings, &address, &listener) => found,
+                    found = acquiring => found,
                 }
             }
-            None => acquire(&settings, &address, &listener).await,
+            (None, None) => Box::pin(acquire(&settings, &address, &listener)).await,
         };
         let Found { lease, coalesced } = found.map_err(|e| with_recovered(e, &mut recovered))?;
         let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);

@@ -163,8 +163,7 @@ pub(crate) async fn handshake(
             let mut builder = http1::Builder::new();
             builder
                 .max_header_size(settings.max_response_header_size)
-                .max_buf_size(settings.max_response_header_size.max(8192) + 8192)
-                .max_headers(MAX_HEADERS);
+                .max_buf_size(settings.max_response_header_size.max(8192) + 8192);
             let (sender, connection) = builder
                 .handshake::<_, WireBody>(TokioIo::new(io))
                 .await
@@ -252,9 +251,6 @@ pub(crate) async fn handshake(
         }
     }
 }
-
-/// The most header fields accepted in an HTTP/1 response head.
-const MAX_HEADERS: usize = 1024;
 
 /// The receive window of each stream and of the connection (OkHttp's
 /// `OKHTTP_CLIENT_WINDOW_SIZE`).

@@ -415,6 +415,7 @@ impl PoolInner {
         let address = connection.described.route.address();
         let mut removed = None;
         let mut became_idle = false;
+        let mut over_idle_limit = false;
         {
             let mut state = self.lock();
             let state = &mut *state;
@@ -437,6 +438,7 @@ impl PoolInner {
                     entry.idle_h1 = sender;
                     state.idle += 1;
                     became_idle = true;
+                    over_idle_limit = state.idle > self.policy.max_idle;
                 } else {
                     removed = Some(entries.swap_remove(position));
                 }
@@ -452,12 +454,14 @@ impl PoolInner {
             drop(removed);
             self.room.notify_one();
         }
-        if became_idle {
+        if over_idle_limit {
+            // Only then is there something to evict before the cleanup task's next deadline
+            // (a connection idle from now expires after every connection already idle).
             self.wake_cleanup.notify_one();
-            if self.max_connections.is_some() {
-                // Calls waiting for room under the cap may use this connection, or evict it.
-                self.room.notify_waiters();
-            }
+        }
+        if became_idle && self.max_connections.is_some() {
+            // Calls waiting for room under the cap may use this connection, or evict it.
+            self.room.notify_waiters();
         }
     }
 
