@@ -320,9 +320,6 @@ fn fail(
             }
         }
     }
-    if error.request_sent() != RequestSent::No {
-        error = error.with_request_sent(RequestSent::Maybe);
-    }
     if tracker.is_some_and(|t| !t.is_finished()) {
         listener.request_failed(&error);
     } else {
@@ -389,3 +386,4 @@ fn origin_form(uri: &Uri) -> Uri {
         None => Uri::from_static("/"),
     }
 }
+

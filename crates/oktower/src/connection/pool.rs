@@ -439,6 +439,8 @@ impl PoolInner {
                     state.idle += 1;
                     became_idle = true;
                     over_idle_limit = state.idle > self.policy.max_idle;
+                    // The most recently used connection is found first by the next lookup.
+                    entries.swap(position, 0);
                 } else {
                     removed = Some(entries.swap_remove(position));
                 }
@@ -522,7 +524,7 @@ impl PoolInner {
 /// Lends `entry`'s connection if it has room and is healthy.
 fn take(pool: &Arc<PoolInner>, entry: &mut Entry, idle: &mut usize) -> Option<Lease> {
     let connection = &entry.connection;
-    if !connection.is_healthy() || entry.active >= connection.allocation_limit() {
+    if entry.active >= connection.allocation_limit() || !connection.is_healthy() {
         return None;
     }
     let sender = match &connection.h2 {
