@@ -386,4 +386,3 @@ fn origin_form(uri: &Uri) -> Uri {
         None => Uri::from_static("/"),
     }
 }
-

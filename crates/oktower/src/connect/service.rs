@@ -95,12 +95,10 @@ where
         // The fast path, a pooled connection for this very address, needs no future; the
         // rest (route selection, connecting) is boxed so that this future stays small.
         let pooled = match settings.tls.check_address(&address) {
-            Ok(()) if context.as_ref().is_none_or(|c| !c.is_canceled()) => {
-                settings
-                    .pool
-                    .inner
-                    .acquire(&address, None, &settings.tls, false)
-            }
+            Ok(()) if context.as_ref().is_none_or(|c| !c.is_canceled()) => settings
+                .pool
+                .inner
+                .acquire(&address, None, &settings.tls, false),
             _ => None,
         };
         let found = match (pooled, &context) {
