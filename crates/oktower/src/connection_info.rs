@@ -67,15 +67,8 @@ impl ConnectionInfo {
     }
 
     /// The description of an exchange on the connection `shared` describes.
-    #[allow(dead_code)] // Used by the pool, which lands next.
     pub(crate) fn of(shared: Arc<Described>, coalesced: bool) -> Self {
         ConnectionInfo { shared, coalesced }
-    }
-
-    /// The shared description.
-    #[allow(dead_code)] // Used by the pool, which lands next.
-    pub(crate) fn described(&self) -> &Arc<Described> {
-        &self.shared
     }
 
     /// A process-unique connection id, in the order connections were opened.

@@ -88,7 +88,8 @@ where
         None => settings.no_events.clone(),
     };
     let mut recovered: Vec<Error> = Vec::new();
-    for attempt in 0..=MAX_UNSENT_RETRIES {
+    let mut attempt = 0;
+    loop {
         if attempt > 0 {
             poll_fn(|cx| inner.poll_ready(cx)).await?;
         }
@@ -127,12 +128,12 @@ where
                     exchange.info().mark_no_new_exchanges();
                     recovered.push(error);
                     request = unsent;
+                    attempt += 1;
                 }
                 _ => return Err(with_recovered(error, &mut recovered)),
             },
         }
     }
-    Err(canceled(&address))
 }
 
 async fn acquire(

@@ -1,5 +1,6 @@
 //! Happy eyeballs (RFC 8305), OkHttp's `FastFallbackExchangeFinder`: TCP attempts to a list of
-//! routes are started 250 ms apart, or at once when one fails; the first to connect wins and
+//! routes are started 250 ms apart (at once when an attempt fails and none other is in
+//! flight); the first to connect wins and
 //! the others are dropped, closing their sockets. Only TCP races: TLS and tunnels run on the
 //! winner, after the race. With fast fallback off the routes are tried one at a time, in order
 //! (`SequentialExchangeFinder`).

@@ -17,7 +17,6 @@ use crate::{Address, Error, ErrorKind, EventListener, Proxy, Route};
 /// [`Proxy::Direct`], the proxy's otherwise; IP literals without DNS) and returns its routes,
 /// minus those the [`RouteDatabase`] postpones. The postponed routes come last, as a final
 /// selection once every proxy has been tried.
-#[allow(dead_code)] // Used by the connect plan that lands next.
 pub(crate) struct RouteSelector {
     address: Address,
     database: RouteDatabase,
@@ -28,7 +27,6 @@ pub(crate) struct RouteSelector {
     postponed: Vec<Route>,
 }
 
-#[allow(dead_code)] // Used by the connect plan that lands next.
 impl RouteSelector {
     /// A selector for `address`, postponing the routes `database` holds, reporting to `events`,
     /// and ordering each proxy's addresses for happy eyeballs when `fast_fallback` is on (the
@@ -147,22 +145,23 @@ impl RouteSelector {
 
 /// The routes of one proxy (or the postponed routes), yielded in the order to try them.
 #[derive(Clone, Debug)]
-#[allow(dead_code)] // Used by the connect plan that lands next.
 pub(crate) struct Selection {
     routes: Vec<Route>,
     next: usize,
 }
 
-#[allow(dead_code)] // Used by the connect plan that lands next.
 impl Selection {
     /// Every route of the selection, including those already yielded (the candidates for a
     /// coalescing lookup in the pool).
     pub(crate) fn routes(&self) -> &[Route] {
         &self.routes
     }
+}
 
+#[cfg(test)]
+impl Selection {
     /// Whether [`Iterator::next`] yields another route.
-    pub(crate) fn has_next(&self) -> bool {
+    fn has_next(&self) -> bool {
         self.next < self.routes.len()
     }
 }
