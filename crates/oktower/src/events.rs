@@ -129,6 +129,15 @@ impl EventListener for NoEvents {}
 pub trait EventListenerFactory: Send + Sync + 'static {
     /// The listener for a call to `uri`.
     fn create(&self, uri: &http::Uri) -> Arc<dyn EventListener>;
+
+    /// A factory whose listeners tell this factory's listener, then `other`'s, of every event
+    /// (OkHttp's `EventListener.plus`): a logging listener added to a metrics listener.
+    fn and<F: EventListenerFactory>(self, other: F) -> (Self, F)
+    where
+        Self: Sized,
+    {
+        (self, other)
+    }
 }
 
 impl<F> EventListenerFactory for F

@@ -53,6 +53,7 @@ mod connection;
 mod connection_info;
 mod dns;
 mod error;
+mod event_listeners;
 mod events;
 pub mod follow_up;
 mod handshake;
@@ -85,6 +86,7 @@ pub use connection::{ConnectionPool, ConnectionPoolBuilder, RouteDatabase, conne
 pub use connection_info::ConnectionInfo;
 pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
 pub use error::{BoxError, Error, ErrorKind, RequestSent};
+pub use event_listeners::EventListeners;
 pub use events::{EventListener, EventListenerFactory, NoEvents};
 pub use follow_up::{
     AuthContext, AuthFuture, Authenticator, BasicAuthenticator, BearerAuthenticator, Challenge,
