@@ -62,6 +62,7 @@ mod proxy;
 mod proxy_auth;
 mod proxy_env;
 mod route;
+mod timings;
 mod tls;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
@@ -100,4 +101,5 @@ pub use proxy_auth::{
 };
 pub use proxy_env::EnvProxySelector;
 pub use route::Route;
+pub use timings::{Timings, TimingsRecorder};
 pub use tls::{TlsConfig, TlsConfigBuilder, TlsVersion, handshake_of};
