@@ -64,6 +64,8 @@ mod proxy_env;
 mod route;
 mod timings;
 mod tls;
+#[cfg(feature = "tracing")]
+mod tracing_listener;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
 pub use body::RequestBody;
@@ -103,3 +105,5 @@ pub use proxy_env::EnvProxySelector;
 pub use route::Route;
 pub use timings::{Timings, TimingsRecorder};
 pub use tls::{TlsConfig, TlsConfigBuilder, TlsVersion, handshake_of};
+#[cfg(feature = "tracing")]
+pub use tracing_listener::{TracingListener, TracingListenerFactory};
