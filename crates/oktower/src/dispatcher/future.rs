@@ -19,6 +19,32 @@ pin_project! {
     /// the inner service ready and calls it. The response's body holds the call's slot.
     ///
     /// Dropping it gives up the call's place in the queue, or its slot.
+    ///
+    /// ```
+    /// use oktower::dispatcher::ResponseFuture;
+    /// use oktower::{CallContext, Dispatched, Dispatcher, Error, NoEvents};
+    /// use tower::{Service, ServiceExt};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let dispatcher = Dispatcher::with_limits(1, 1);
+    /// let inner = tower::service_fn(|_request: http::Request<()>| async {
+    ///     Ok::<_, Error>(http::Response::new(http_body_util::Full::new(bytes::Bytes::from("hi"))))
+    /// });
+    /// let mut service = Dispatched::new(inner, dispatcher.clone());
+    /// let first = service.call(http::Request::get("http://a.test/").body(()).unwrap());
+    /// let _held = first.await.unwrap();
+    ///
+    /// // The next call waits for the slot; canceling it ends the wait.
+    /// let context = CallContext::new(std::sync::Arc::new(NoEvents));
+    /// let mut request = http::Request::get("http://a.test/").body(()).unwrap();
+    /// request.extensions_mut().insert(context.clone());
+    /// let waiting: ResponseFuture<_, ()> = service.call(request);
+    /// assert_eq!(dispatcher.queued_calls_count(), 1);
+    /// context.cancel();
+    /// assert!(waiting.await.unwrap_err().is_canceled());
+    /// assert_eq!(dispatcher.queued_calls_count(), 0);
+    /// # });
+    /// ```
     pub struct ResponseFuture<S, B>
     where
         S: Service<Request<B>>,

@@ -6,8 +6,16 @@ const CALLS: usize = 5_000;
 const HOSTS: usize = 20;
 
 /// Makes every call at once, then runs each to its end on its own task, holding its
-/// response for a few turns of the scheduler.
+/// response for a few turns of the scheduler. A lost wake-up would hang the calls: the
+/// time limit turns that into a failure (it is a guard, the test never waits for it).
 async fn run_load(harness: &mut Harness) {
+    let limit = std::time::Duration::from_secs(120);
+    tokio::time::timeout(limit, make_and_run_calls(harness))
+        .await
+        .expect("every call completes");
+}
+
+async fn make_and_run_calls(harness: &mut Harness) {
     let calls: Vec<Call> = (0..CALLS)
         .map(|n| harness.call(&format!("http://h{}.test/{n}", n % HOSTS)))
         .collect();
