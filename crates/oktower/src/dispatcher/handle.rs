@@ -68,7 +68,7 @@ impl Dispatcher {
         let mut promoted = Vec::new();
         let mut state = self.shared.lock();
         state.admission.set_max_requests(max, &mut promoted);
-        let after = Shared::promoted(&mut state, &promoted, false);
+        let after = Shared::mark_promoted(&mut state, &promoted, false);
         drop(state);
         after.run(&self.shared);
     }
@@ -88,7 +88,7 @@ impl Dispatcher {
         state
             .admission
             .set_max_requests_per_host(max, &mut promoted);
-        let after = Shared::promoted(&mut state, &promoted, false);
+        let after = Shared::mark_promoted(&mut state, &promoted, false);
         drop(state);
         after.run(&self.shared);
     }

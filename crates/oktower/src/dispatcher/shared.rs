@@ -109,7 +109,11 @@ impl Shared {
 
     /// Marks `promoted` calls as running and collects their wakers; `call_left`: a call just
     /// left, so the dispatcher may have become idle.
-    pub(crate) fn promoted(state: &mut State, promoted: &[CallId], call_left: bool) -> AfterUnlock {
+    pub(crate) fn mark_promoted(
+        state: &mut State,
+        promoted: &[CallId],
+        call_left: bool,
+    ) -> AfterUnlock {
         let mut wakers = Vec::with_capacity(promoted.len());
         for id in promoted {
             if let Some(call) = state.calls.get_mut(id)
@@ -122,7 +126,11 @@ impl Shared {
         let became_idle = call_left && state.admission.running_count() == 0;
         AfterUnlock {
             wakers,
-            idle_callback: state.idle_callback.clone().filter(|_| became_idle),
+            idle_callback: if became_idle {
+                state.idle_callback.clone()
+            } else {
+                None
+            },
             became_idle,
         }
     }
@@ -141,7 +149,7 @@ impl Shared {
                 state.admission.finish(host, &mut promoted);
             }
         }
-        let after = Shared::promoted(&mut state, &promoted, true);
+        let after = Shared::mark_promoted(&mut state, &promoted, true);
         drop(state);
         after.run(self);
     }

@@ -30,6 +30,8 @@ struct TestService {
     started: Arc<Mutex<Vec<String>>>,
     contexts: Arc<Mutex<Vec<Option<CallContext>>>>,
     ready_polls: Arc<AtomicUsize>,
+    /// When set, readiness fails.
+    unready: Arc<std::sync::atomic::AtomicBool>,
     in_flight: Arc<InFlight>,
 }
 
@@ -107,6 +109,9 @@ impl Service<Request<()>> for TestService {
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.ready_polls.fetch_add(1, Ordering::SeqCst);
+        if self.unready.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(Error::new(ErrorKind::Connect, "inner not ready")));
+        }
         Poll::Ready(Ok(()))
     }
 

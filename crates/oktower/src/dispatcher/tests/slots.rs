@@ -88,6 +88,25 @@ fn an_inner_failure_frees_the_slot_and_promotes_the_next_call() {
 }
 
 #[test]
+fn an_inner_readiness_failure_frees_the_slot() {
+    let mut harness = Harness::new(64, 1);
+    let mut running = harness.call("http://a.test/1");
+    let mut failing = harness.call("http://a.test/2");
+    let mut next = harness.call("http://a.test/3");
+    let running = succeed(&mut running);
+    assert_waiting(&mut failing);
+    harness.inner.unready.store(true, Ordering::SeqCst);
+    drop(running);
+    assert_eq!(
+        answer(&mut failing).unwrap_err().message(),
+        "inner not ready"
+    );
+    harness.inner.unready.store(false, Ordering::SeqCst);
+    let _next = succeed(&mut next);
+    assert_eq!(harness.started(), ["a.test/1", "a.test/3"]);
+}
+
+#[test]
 fn the_body_forwards_size_hints_and_end_of_stream() {
     let body = ResponseBody::new(http_body_util::Full::new(Bytes::from("abc")), None);
     assert_eq!(body.size_hint().exact(), Some(3));
