@@ -51,6 +51,7 @@ mod certificate_pinner;
 mod connect;
 mod connection;
 mod connection_info;
+pub mod dispatcher;
 mod dns;
 mod error;
 mod event_listeners;
@@ -87,6 +88,7 @@ pub use connect::{
 pub use connection::tcp::{BoxedIo, Io, SystemTcp, TcpConnectFuture, TcpConnector};
 pub use connection::{ConnectionPool, ConnectionPoolBuilder, RouteDatabase, connect_tls};
 pub use connection_info::ConnectionInfo;
+pub use dispatcher::{Dispatched, Dispatcher, DispatcherLayer};
 pub use dns::{Dns, DnsFuture, DnsOverride, SystemDns};
 pub use error::{BoxError, Error, ErrorKind, RequestSent};
 pub use event_listeners::EventListeners;

@@ -1,0 +1,296 @@
+//! Tests of the admission core, against a model that is OkHttp's `promoteAndExecute` scan.
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// OkHttp's algorithm, written as plainly as possible: one ready queue in arrival order,
+/// scanned from the start on every promotion.
+#[derive(Default)]
+struct Model {
+    max_requests: usize,
+    per_host: usize,
+    ready: Vec<(CallId, String)>,
+    running: Vec<(CallId, String)>,
+    next_id: CallId,
+}
+
+impl Model {
+    fn new(max_requests: usize, per_host: usize) -> Self {
+        Model {
+            max_requests,
+            per_host,
+            ..Model::default()
+        }
+    }
+
+    fn running_for(&self, host: &str) -> usize {
+        self.running.iter().filter(|(_, h)| h == host).count()
+    }
+
+    fn arrive(&mut self, host: &str) -> bool {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.ready.push((id, host.to_owned()));
+        let promoted = self.promote();
+        assert!(promoted.len() <= 1 && promoted.iter().all(|p| *p == id));
+        !promoted.is_empty()
+    }
+
+    fn promote(&mut self) -> Vec<CallId> {
+        let mut promoted = Vec::new();
+        let mut index = 0;
+        while index < self.ready.len() {
+            if self.running.len() >= self.max_requests {
+                break;
+            }
+            if self.running_for(&self.ready[index].1) >= self.per_host {
+                index += 1;
+                continue;
+            }
+            let call = self.ready.remove(index);
+            promoted.push(call.0);
+            self.running.push(call);
+        }
+        promoted
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Arrive(usize),
+    Finish(usize),
+    Withdraw(usize),
+    SetMax(usize),
+    SetPerHost(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..5usize).prop_map(Op::Arrive),
+        4 => any::<usize>().prop_map(Op::Finish),
+        2 => any::<usize>().prop_map(Op::Withdraw),
+        1 => (0..8usize).prop_map(Op::SetMax),
+        1 => (0..5usize).prop_map(Op::SetPerHost),
+    ]
+}
+
+const HOSTS: [&str; 5] = ["a.test", "b.test", "c.test", "", "[::1]"];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any sequence of arrivals, finishes, withdrawals and limit changes admits exactly the
+    /// calls OkHttp's scan admits, in the same order; limits are never exceeded by an
+    /// admission; per-host order is FIFO; and no runnable waiter is left waiting.
+    #[test]
+    fn matches_okhttps_scan(max in 1..6usize, per_host in 1..4usize,
+                            ops in proptest::collection::vec(op(), 1..200)) {
+        let mut core = Admission::new(max, per_host);
+        let mut model = Model::new(max, per_host);
+        let mut last_admitted_per_host: HashMap<String, CallId> = HashMap::new();
+        for op in ops {
+            let mut promoted = Vec::new();
+            let running_before = core.running_count();
+            match op {
+                Op::Arrive(host) => {
+                    let host = HOSTS[host];
+                    let arrival = core.arrive(host);
+                    prop_assert_eq!(&*arrival.host, host);
+                    let model_admitted = model.arrive(host);
+                    prop_assert_eq!(arrival.admitted, model_admitted);
+                    if arrival.admitted {
+                        prop_assert!(running_before < core.max_requests());
+                        prop_assert!(core.running_for(host) <= core.max_requests_per_host());
+                        promoted.push(arrival.id);
+                    }
+                }
+                Op::Finish(pick) => {
+                    if model.running.is_empty() {
+                        prop_assert!(!core.finish("a.test", &mut promoted));
+                        continue;
+                    }
+                    let (_, host) = model.running.remove(pick % model.running.len());
+                    prop_assert!(core.finish(&host, &mut promoted));
+                    let expected = model.promote();
+                    prop_assert_eq!(&promoted, &expected);
+                }
+                Op::Withdraw(pick) => {
+                    if model.ready.is_empty() {
+                        prop_assert!(!core.withdraw("a.test", 0));
+                        continue;
+                    }
+                    let (id, host) = model.ready.remove(pick % model.ready.len());
+                    prop_assert!(core.withdraw(&host, id));
+                    prop_assert!(!core.withdraw(&host, id), "withdrawn twice");
+                    prop_assert!(model.promote().is_empty());
+                }
+                Op::SetMax(n) => {
+                    core.set_max_requests(n, &mut promoted);
+                    model.max_requests = n.max(1);
+                    prop_assert_eq!(&promoted, &model.promote());
+                }
+                Op::SetPerHost(n) => {
+                    core.set_max_requests_per_host(n, &mut promoted);
+                    model.per_host = n.max(1);
+                    prop_assert_eq!(&promoted, &model.promote());
+                }
+            }
+            // Every admission respected both limits at the time it happened: after it, the
+            // host is at most at its limit unless the limit was lowered meanwhile, which
+            // the model's scan (break/continue) reproduces exactly.
+            for id in &promoted {
+                let (_, host) = model.running.iter().find(|(r, _)| r == id).expect("admitted call runs");
+                let previous = last_admitted_per_host.insert(host.clone(), *id);
+                prop_assert!(previous.is_none_or(|p| p < *id), "per-host FIFO broken");
+            }
+            prop_assert_eq!(core.running_count(), model.running.len());
+            prop_assert_eq!(core.queued_count(), model.ready.len());
+            // No runnable waiter is left waiting.
+            for (_, host) in &model.ready {
+                prop_assert!(core.running_count() >= core.max_requests()
+                    || core.running_for(host) >= core.max_requests_per_host());
+            }
+        }
+    }
+}
+
+#[test]
+fn admits_up_to_the_limits_then_queues() {
+    let mut core = Admission::new(3, 2);
+    assert!(core.arrive("a").admitted);
+    assert!(core.arrive("a").admitted);
+    let third_a = core.arrive("a");
+    assert!(!third_a.admitted, "per-host limit");
+    assert!(core.arrive("b").admitted);
+    let second_b = core.arrive("b");
+    assert!(!second_b.admitted, "global limit");
+    assert_eq!((core.running_count(), core.queued_count()), (3, 2));
+
+    // A slot of host b frees: the oldest waiter whose host has room is b's, since a is at
+    // its own limit.
+    let mut promoted = Vec::new();
+    assert!(core.finish("b", &mut promoted));
+    assert_eq!(promoted, vec![second_b.id]);
+    // A slot of a frees: a's waiter goes.
+    promoted.clear();
+    assert!(core.finish("a", &mut promoted));
+    assert_eq!(promoted, vec![third_a.id]);
+    assert_eq!((core.running_count(), core.queued_count()), (3, 0));
+}
+
+#[test]
+fn the_oldest_runnable_waiter_goes_first_across_hosts() {
+    let mut core = Admission::new(1, 5);
+    assert!(core.arrive("a").admitted);
+    let b = core.arrive("b");
+    let a = core.arrive("a");
+    let c = core.arrive("c");
+    let mut promoted = Vec::new();
+    for (finished, expected) in [("a", b.id), ("b", a.id), ("a", c.id)] {
+        promoted.clear();
+        assert!(core.finish(finished, &mut promoted));
+        assert_eq!(promoted, vec![expected]);
+    }
+}
+
+#[test]
+fn finishing_or_withdrawing_unknown_calls_changes_nothing() {
+    let mut core = Admission::new(1, 1);
+    let mut promoted = Vec::new();
+    assert!(!core.finish("nobody", &mut promoted));
+    let running = core.arrive("a");
+    let waiting = core.arrive("a");
+    assert!(
+        !core.withdraw("a", running.id),
+        "a running call is not a waiter"
+    );
+    assert!(!core.withdraw("b", waiting.id), "wrong host");
+    assert!(core.withdraw("a", waiting.id));
+    assert!(core.finish("a", &mut promoted));
+    assert!(!core.finish("a", &mut promoted), "no running call left");
+    assert!(promoted.is_empty());
+    assert_eq!((core.running_count(), core.queued_count()), (0, 0));
+}
+
+#[test]
+fn raising_limits_promotes_and_lowering_keeps_running_calls() {
+    let mut core = Admission::new(2, 1);
+    let ids: Vec<_> = (0..4).map(|_| core.arrive("a")).collect();
+    assert_eq!(core.running_count(), 1);
+    let mut promoted = Vec::new();
+    core.set_max_requests_per_host(10, &mut promoted);
+    assert_eq!(
+        promoted,
+        vec![ids[1].id],
+        "global limit 2 caps the promotion"
+    );
+    promoted.clear();
+    core.set_max_requests(10, &mut promoted);
+    assert_eq!(promoted, vec![ids[2].id, ids[3].id]);
+
+    promoted.clear();
+    core.set_max_requests(1, &mut promoted);
+    core.set_max_requests_per_host(0, &mut promoted);
+    assert_eq!(core.max_requests_per_host(), 1, "0 is clamped to 1");
+    assert_eq!(core.running_count(), 4, "running calls are not stopped");
+    let late = core.arrive("a");
+    assert!(!late.admitted);
+    for _ in 0..3 {
+        assert!(core.finish("a", &mut promoted));
+        assert!(promoted.is_empty(), "still at or over the lowered limit");
+    }
+    assert!(core.finish("a", &mut promoted));
+    assert_eq!(promoted, vec![late.id]);
+}
+
+#[test]
+fn idle_hosts_are_swept_once_many_are_known() {
+    let mut core = Admission::new(64, 5);
+    let mut promoted = Vec::new();
+    let busy = core.arrive("busy");
+    assert!(busy.admitted);
+    for n in 0..200 {
+        let host = format!("h{n}");
+        assert!(core.arrive(&host).admitted);
+        assert!(core.finish(&host, &mut promoted));
+    }
+    assert!(core.known_hosts() <= MIN_SWEEP_AT, "{}", core.known_hosts());
+    assert_eq!(core.running_for("busy"), 1, "a busy host is kept");
+    assert!(core.finish("busy", &mut promoted));
+}
+
+#[test]
+fn thousands_of_waiters_are_promoted_in_order() {
+    let mut core = Admission::new(8, 2);
+    let hosts: Vec<String> = (0..20).map(|n| format!("h{n}")).collect();
+    let mut running: Vec<(CallId, usize)> = Vec::new();
+    let mut order: Vec<Vec<CallId>> = vec![Vec::new(); hosts.len()];
+    let mut host_of = HashMap::new();
+    for n in 0..5_000 {
+        let host = n % hosts.len();
+        let arrival = core.arrive(&hosts[host]);
+        host_of.insert(arrival.id, host);
+        if arrival.admitted {
+            running.push((arrival.id, host));
+            order[host].push(arrival.id);
+        }
+    }
+    let mut promoted = Vec::new();
+    while let Some((_, host)) = running.pop() {
+        promoted.clear();
+        assert!(core.finish(&hosts[host], &mut promoted));
+        for id in &promoted {
+            let host = host_of[id];
+            running.insert(0, (*id, host));
+            order[host].push(*id);
+        }
+        assert!(core.running_count() <= 8);
+        assert!(hosts.iter().all(|h| core.running_for(h) <= 2));
+    }
+    assert_eq!(core.queued_count(), 0);
+    assert_eq!(order.iter().map(Vec::len).sum::<usize>(), 5_000);
+    for ids in &order {
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "per-host FIFO");
+    }
+}

@@ -1,0 +1,119 @@
+//! `Dispatched<S>`: the dispatcher's service.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::{Dispatcher, ResponseBody, ResponseFuture};
+use crate::{CallContext, Error, NoEvents};
+
+/// Sends each request through `S` once the [`Dispatcher`] gives it a slot, and holds the slot
+/// until the response body ends, fails or is dropped (or the call fails). Made by
+/// [`DispatcherLayer`](super::DispatcherLayer).
+///
+/// Always ready: a call takes its place in the queue when `call` is invoked, and `S` is
+/// cloned for it and made ready only after the call is admitted, so waiting calls never hold
+/// the inner service's readiness (a connection permit, a buffer slot).
+///
+/// A request without a [`CallContext`] gets one (with no event listener), so that
+/// [`Dispatcher::cancel_all`] can reach it and the layers below see its cancellation.
+///
+/// ```
+/// use oktower::{Dispatched, Dispatcher, Error};
+/// use tower::{Service, ServiceExt};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let dispatcher = Dispatcher::new();
+/// let inner = tower::service_fn(|_request: http::Request<()>| async {
+///     Ok::<_, Error>(http::Response::new(http_body_util::Full::new(bytes::Bytes::from("hi"))))
+/// });
+/// let mut service = Dispatched::new(inner, dispatcher.clone());
+/// let request = http::Request::get("http://a.test/").body(()).unwrap();
+/// let response = service.ready().await.unwrap().call(request).await.unwrap();
+/// // The call holds its slot until its body is read to the end or dropped.
+/// assert_eq!(dispatcher.running_calls_count(), 1);
+/// drop(response);
+/// assert_eq!(dispatcher.running_calls_count(), 0);
+/// # });
+/// ```
+#[derive(Clone, Debug)]
+pub struct Dispatched<S> {
+    inner: S,
+    dispatcher: Dispatcher,
+}
+
+impl<S> Dispatched<S> {
+    /// `inner`, admitting its calls through `dispatcher`.
+    pub fn new(inner: S, dispatcher: Dispatcher) -> Self {
+        Dispatched { inner, dispatcher }
+    }
+
+    /// The dispatcher.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B, RB> Service<Request<B>> for Dispatched<S>
+where
+    S: Service<Request<B>, Response = Response<RB>, Error = Error> + Clone,
+    RB: http_body::Body,
+{
+    type Response = Response<ResponseBody<RB>>;
+    type Error = Error;
+    type Future = ResponseFuture<S, B>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let context = match CallContext::of(request.extensions()) {
+            Some(context) => context.clone(),
+            None => {
+                let context = CallContext::new(Arc::new(NoEvents));
+                request.extensions_mut().insert(context.clone());
+                context
+            }
+        };
+        let canceled = context.cancel_token().clone();
+        let host = host_key(request.uri());
+        let (registration, admitted) = self.dispatcher.shared().arrive(&host, context);
+        ResponseFuture::new(
+            registration,
+            admitted,
+            canceled,
+            self.inner.clone(),
+            request,
+        )
+    }
+}
+
+/// The key a request counts against: its URI's host, lower-cased (borrowed when it already
+/// is), or `""` when it has none.
+pub(super) fn host_key(uri: &http::Uri) -> Cow<'_, str> {
+    let host = uri.host().unwrap_or("");
+    if host.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
+}
