@@ -76,3 +76,22 @@ pub use store::{CacheStore, EntryVersion, KeyStream, StoreFuture, StoredEntry};
 pub use store_key::{MAX_STORE_KEY_LEN, StoreKey};
 pub use store_stats::{StoreStats, StoreStatus};
 pub use stored_body::{BodyChunks, StoredBody};
+
+// The layer: `CacheLayer` → `Cache<S>` → `ResponseFuture`, and its response body.
+mod flow;
+mod future;
+mod heads;
+mod layer;
+mod network;
+mod response_body;
+mod revalidate;
+mod serve;
+mod service;
+mod stats;
+mod tee_body;
+pub use future::ResponseFuture;
+pub use heads::{CacheResponseHead, NetworkResponseHead, ResponseHead};
+pub use layer::CacheLayer;
+pub use response_body::ResponseBody;
+pub use service::Cache;
+pub use stats::CacheStats;
