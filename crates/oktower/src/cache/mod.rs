@@ -95,3 +95,6 @@ pub use layer::CacheLayer;
 pub use response_body::ResponseBody;
 pub use service::Cache;
 pub use stats::CacheStats;
+
+#[cfg(test)]
+mod layer_tests;
