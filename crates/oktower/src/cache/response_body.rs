@@ -26,10 +26,11 @@ pin_project! {
     /// use oktower::StoredBody;
     /// use oktower::cache::ResponseBody;
     ///
-    /// let body: ResponseBody<http_body_util::Empty<Bytes>> = ResponseBody::empty();
+    /// // Any network body type with `crate::Error` errors, such as oktower's connect body.
+    /// type CachedBody = ResponseBody<oktower::ResponseBody>;
+    /// let body = CachedBody::empty();
     /// assert!(body.is_end_stream());
-    /// let stored: ResponseBody<http_body_util::Empty<Bytes>> =
-    ///     ResponseBody::stored(StoredBody::from_bytes(Bytes::from_static(b"hi")));
+    /// let stored = CachedBody::stored(StoredBody::from_bytes(Bytes::from_static(b"hi")));
     /// assert_eq!(stored.size_hint().exact(), Some(2));
     /// ```
     pub struct ResponseBody<B> {
