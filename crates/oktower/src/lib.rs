@@ -45,7 +45,7 @@
 mod address;
 mod body;
 pub mod bridge;
-mod cache;
+pub mod cache;
 mod call_context;
 mod certificate_pinner;
 mod connect;
@@ -72,12 +72,13 @@ pub use address::{Address, AddressBuilder, Scheme, SettingsId};
 pub use body::RequestBody;
 pub use bridge::{Bridge, BridgeLayer, CookieJar, MemoryCookieJar, NoCookies};
 pub use cache::{
-    BodyChunks, CacheControl, CacheControlBuilder, CacheKey, CacheOutcome, CacheStore,
-    CacheStrategy, CacheUrlOverride, CachedResponse, CommitOutcome, Condition, DiskStore,
-    DiskStoreBuilder, EntryVersion, EntryWriter, Freshness, KeyStream, MAX_STORE_KEY_LEN,
-    MemoryStore, NetworkFailure, NetworkReason, StoreFuture, StoreKey, StoreStats, StoreStatus,
-    StoredBody, StoredEntry, WriteEntry, cache_uri, has_vary_all, invalidated_uris,
-    invalidates_cache, merge_not_modified, stale_if_error, vary_matches, varying_request_headers,
+    BodyChunks, Cache, CacheControl, CacheControlBuilder, CacheKey, CacheLayer, CacheOutcome,
+    CacheStats, CacheStore, CacheStrategy, CacheUrlOverride, CachedResponse, CommitOutcome,
+    Condition, DiskStore, DiskStoreBuilder, EntryVersion, EntryWriter, Freshness, KeyStream,
+    MAX_STORE_KEY_LEN, MemoryStore, NetworkFailure, NetworkReason, StoreFuture, StoreKey,
+    StoreStats, StoreStatus, StoredBody, StoredEntry, WriteEntry, cache_uri, has_vary_all,
+    invalidated_uris, invalidates_cache, merge_not_modified, stale_if_error, vary_matches,
+    varying_request_headers,
 };
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};

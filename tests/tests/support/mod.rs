@@ -2,6 +2,7 @@
 //! request helper, and an event recorder.
 #![allow(dead_code)]
 
+pub mod cache;
 pub mod connect_proxy;
 pub mod plain_server;
 pub mod socks5;

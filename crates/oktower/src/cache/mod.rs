@@ -4,7 +4,17 @@
 //! decides between the cache and the network for one request at an explicit `now`, the stored
 //! [`CachedResponse`] and its byte format, [`CacheKey`]s, `Vary` matching, the `304` header
 //! merge, invalidation after unsafe requests, and RFC 5861's `stale-if-error` and
-//! `stale-while-revalidate` decisions. Nothing here reads a clock or does I/O.
+//! `stale-while-revalidate` decisions. Nothing in the core reads a clock or does I/O.
+//!
+//! [`CacheLayer`] → [`Cache`] → [`ResponseFuture`] is OkHttp's `CacheInterceptor` over a
+//! [`CacheStore`]: it looks the request up, serves a fresh entry, validates a stale one
+//! (merging a `304` and updating the stored metadata), or goes to the network and stores a
+//! cacheable response while the caller reads it ([`ResponseBody`]; committed at the end of
+//! the body, aborted on an error or an early drop). Unsafe methods invalidate their URL and
+//! same-origin `Location` / `Content-Location`. Beyond OkHttp it serves `stale-if-error`
+//! and `stale-while-revalidate` (one background revalidation per entry). Every response
+//! carries its [`CacheOutcome`], and [`CacheResponseHead`] / [`NetworkResponseHead`] when the
+//! stored or the network response took part. A store that fails never fails a call.
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
@@ -76,3 +86,25 @@ pub use store::{CacheStore, EntryVersion, KeyStream, StoreFuture, StoredEntry};
 pub use store_key::{MAX_STORE_KEY_LEN, StoreKey};
 pub use store_stats::{StoreStats, StoreStatus};
 pub use stored_body::{BodyChunks, StoredBody};
+
+// The layer: `CacheLayer` → `Cache<S>` → `ResponseFuture`, and its response body.
+mod flow;
+mod future;
+mod heads;
+mod layer;
+mod network;
+mod response_body;
+mod revalidate;
+mod serve;
+mod service;
+mod stats;
+mod tee_body;
+pub use future::ResponseFuture;
+pub use heads::{CacheResponseHead, NetworkResponseHead, ResponseHead};
+pub use layer::CacheLayer;
+pub use response_body::ResponseBody;
+pub use service::Cache;
+pub use stats::CacheStats;
+
+#[cfg(test)]
+mod layer_tests;
