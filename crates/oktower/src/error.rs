@@ -39,6 +39,12 @@ pub enum ErrorKind {
     /// The response cache could not use a stored entry: its bytes are truncated, corrupt or
     /// of an unknown format version. The cache treats such an entry as absent.
     Cache,
+    /// The server answered with a client or server error status and the caller asked for it
+    /// to be an error (`Response::error_for_status`); [`Error::status`] holds the status.
+    Status,
+    /// The response body could not be decoded as asked: not valid JSON for the target type,
+    /// or not text in its charset.
+    Decode,
 }
 
 impl ErrorKind {
@@ -55,6 +61,8 @@ impl ErrorKind {
             ErrorKind::TooLarge => "response too large",
             ErrorKind::Canceled => "canceled",
             ErrorKind::Cache => "cache entry unusable",
+            ErrorKind::Status => "error status",
+            ErrorKind::Decode => "response body could not be decoded",
         }
     }
 }
@@ -103,6 +111,7 @@ struct Inner {
     url: Option<String>,
     request_sent: RequestSent,
     recovered: Vec<Error>,
+    status: Option<http::StatusCode>,
 }
 
 impl Error {
@@ -116,8 +125,54 @@ impl Error {
                 url: None,
                 request_sent: RequestSent::No,
                 recovered: Vec::new(),
+                status: None,
             }),
         }
+    }
+
+    /// An error for a response with a client (4xx) or server (5xx) error `status`.
+    pub fn status_error(status: http::StatusCode, url: impl AsRef<str>) -> Self {
+        let mut error =
+            Error::new(ErrorKind::Status, format!("HTTP status {status}")).with_url(url);
+        error.inner.status = Some(status);
+        error
+    }
+
+    /// Converts any boxed error: an oktower [`Error`] inside is taken out as it is; anything
+    /// else becomes an [`ErrorKind::Io`] error with it as its source (a timeout from tower's
+    /// `timeout` layer becomes [`ErrorKind::Timeout`]).
+    pub fn from_boxed(error: BoxError) -> Self {
+        match error.downcast::<Error>() {
+            Ok(error) => *error,
+            Err(other) => {
+                let kind = if other.to_string().contains("timed out")
+                    || other.is::<io::Error>()
+                        && other
+                            .downcast_ref::<io::Error>()
+                            .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut)
+                {
+                    ErrorKind::Timeout
+                } else {
+                    ErrorKind::Io
+                };
+                Error::new(kind, other.to_string()).with_source(other)
+            }
+        }
+    }
+
+    /// The status of an [`ErrorKind::Status`] error.
+    pub fn status(&self) -> Option<http::StatusCode> {
+        self.inner.status
+    }
+
+    /// Whether this is an error status made an error ([`ErrorKind::Status`]).
+    pub fn is_status(&self) -> bool {
+        self.inner.kind == ErrorKind::Status
+    }
+
+    /// Whether the body could not be decoded ([`ErrorKind::Decode`]).
+    pub fn is_decode(&self) -> bool {
+        self.inner.kind == ErrorKind::Decode
     }
 
     /// Attaches the lower-level cause.

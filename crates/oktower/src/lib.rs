@@ -45,9 +45,14 @@
 mod address;
 mod body;
 pub mod bridge;
+mod builder;
 pub mod cache;
+mod call;
 mod call_context;
+mod call_guard;
 mod certificate_pinner;
+mod client;
+mod client_body;
 mod connect;
 mod connection;
 mod connection_info;
@@ -58,11 +63,15 @@ mod event_listeners;
 mod events;
 pub mod follow_up;
 mod handshake;
+mod network_guard;
 mod protocol;
 mod proxy;
 mod proxy_auth;
 mod proxy_env;
+mod request_builder;
+mod response;
 mod route;
+pub mod stack;
 mod timings;
 mod tls;
 #[cfg(feature = "tracing")]
@@ -71,6 +80,7 @@ mod tracing_listener;
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
 pub use body::RequestBody;
 pub use bridge::{Bridge, BridgeLayer, CookieJar, MemoryCookieJar, NoCookies};
+pub use builder::ClientBuilder;
 pub use cache::{
     BodyChunks, Cache, CacheControl, CacheControlBuilder, CacheKey, CacheLayer, CacheOutcome,
     CacheStats, CacheStore, CacheStrategy, CacheUrlOverride, CachedResponse, CommitOutcome,
@@ -80,8 +90,11 @@ pub use cache::{
     invalidated_uris, invalidates_cache, merge_not_modified, stale_if_error, vary_matches,
     varying_request_headers,
 };
+pub use call::Call;
 pub use call_context::CallContext;
 pub use certificate_pinner::{CertificatePinner, CertificatePinnerBuilder};
+pub use client::{CallTimeout, Client, ClientFuture};
+pub use client_body::Body;
 pub use connect::{
     CallServer, Connect, ConnectLayer, ConnectLayerBuilder, Exchange, ResponseBody, ResponseFuture,
     ResponseTimes,
@@ -105,6 +118,8 @@ pub use proxy_auth::{
     BasicProxyAuth, NoProxyAuth, PREEMPTIVE_CHALLENGE, ProxyAuthenticator, is_preemptive,
 };
 pub use proxy_env::EnvProxySelector;
+pub use request_builder::{IntoUrl, RequestBuilder};
+pub use response::{CallTimings, Response};
 pub use route::Route;
 pub use timings::{Timings, TimingsRecorder};
 pub use tls::{TlsConfig, TlsConfigBuilder, TlsVersion, handshake_of};

@@ -108,6 +108,19 @@ pub fn get_with(url: &str, listener: Arc<dyn EventListener>) -> Request<RequestB
     request
 }
 
+/// A client whose DNS maps `hosts` to 127.0.0.1 and nothing else, reporting to `events`.
+pub fn client_builder(hosts: &[&str], events: &Arc<Events>) -> oktower::ClientBuilder {
+    let mut dns = DnsOverride::only();
+    for host in hosts {
+        dns = dns.with_host(host, [IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)]);
+    }
+    let listener: Arc<dyn EventListener> = events.clone();
+    oktower::Client::builder()
+        .dns(dns)
+        .proxy(Proxy::Direct)
+        .event_listener(listener)
+}
+
 /// Sends every connection to one server, whatever address is asked for.
 pub struct AllTo(pub SocketAddr);
 
@@ -165,6 +178,50 @@ impl Events {
 }
 
 impl EventListener for Events {
+    fn call_start(&self, _uri: &http::Uri) {
+        self.push("CallStart");
+    }
+    fn call_end(&self) {
+        self.push("CallEnd");
+    }
+    fn call_failed(&self, _error: &Error) {
+        self.push("CallFailed");
+    }
+    fn canceled(&self) {
+        self.push("Canceled");
+    }
+    fn dispatcher_queue_start(&self) {
+        self.push("DispatcherQueueStart");
+    }
+    fn dispatcher_queue_end(&self) {
+        self.push("DispatcherQueueEnd");
+    }
+    fn retry_decision(&self, _error: &Error, retry: bool) {
+        self.push(format!("RetryDecision {retry}"));
+    }
+    fn follow_up_decision(
+        &self,
+        _response: &http::response::Parts,
+        next: Option<&http::request::Parts>,
+    ) {
+        self.push(if next.is_some() {
+            "FollowUpDecision next"
+        } else {
+            "FollowUpDecision"
+        });
+    }
+    fn satisfaction_failure(&self, _response: &http::response::Parts) {
+        self.push("SatisfactionFailure");
+    }
+    fn cache_hit(&self, _response: &http::response::Parts) {
+        self.push("CacheHit");
+    }
+    fn cache_miss(&self) {
+        self.push("CacheMiss");
+    }
+    fn cache_conditional_hit(&self, _cached: &http::response::Parts) {
+        self.push("CacheConditionalHit");
+    }
     fn proxy_select_start(&self, _uri: &http::Uri) {
         self.push("ProxySelectStart");
     }

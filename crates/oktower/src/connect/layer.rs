@@ -106,6 +106,7 @@ impl ConnectSettings {
 }
 
 /// Builds a [`ConnectLayer`]; every setting has OkHttp's default.
+#[derive(Clone)]
 pub struct ConnectLayerBuilder {
     pool: Option<ConnectionPool>,
     tls: Option<TlsConfig>,
@@ -151,6 +152,11 @@ impl ConnectLayer {
     /// The pool the layer takes connections from.
     pub fn pool(&self) -> &ConnectionPool {
         &self.settings.pool
+    }
+
+    /// The TLS settings the layer connects with.
+    pub fn tls(&self) -> &TlsConfig {
+        &self.settings.tls
     }
 
     /// The route database the layer records failed routes in.

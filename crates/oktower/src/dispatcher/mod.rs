@@ -71,6 +71,7 @@
 //! ```
 
 mod admission;
+mod admit;
 mod body;
 mod future;
 mod handle;
@@ -80,6 +81,7 @@ mod shared;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use admit::Slot;
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use handle::Dispatcher;

@@ -4,6 +4,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::Buf;
+use tokio::time::Sleep;
 
 use http::{HeaderMap, Request, Response};
 use pin_project_lite::pin_project;
@@ -12,6 +16,12 @@ use tower_service::Service;
 use super::layer::Settings;
 use super::progress::{Next, Progress};
 use crate::{AuthFuture, Error, ReplayBody};
+
+/// How much of a followed-up response's body is read off to keep its connection (more, and
+/// the connection is closed instead), as OkHttp's discard of an unread body.
+const DRAIN_LIMIT: u64 = 64 * 1024;
+/// How long reading it off may take.
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(100);
 
 pin_project! {
     /// The response future of [`FollowUp`](crate::FollowUp): the call's final response, or
@@ -41,6 +51,7 @@ pin_project! {
         Readying { request: Option<Request<B>> },
         /// Waiting for the authenticator's answer to a 401.
         Authenticating { answer: AuthFuture<Option<HeaderMap>> },
+        Draining { body: Pin<Box<dyn Drain>> },
         /// Over; holds the output until it is returned.
         Finished { output: Option<Result<R, Error>> },
     }
@@ -50,6 +61,7 @@ impl<S, B, RB> ResponseFuture<S, B>
 where
     S: Service<Request<B>, Response = Response<RB>, Error = Error>,
     B: ReplayBody,
+    RB: http_body::Body + Send + 'static,
 {
     /// Starts the call: `service` is ready and sends `request` at once.
     pub(crate) fn start(service: S, settings: Arc<Settings>, request: Request<B>) -> Self {
@@ -59,6 +71,9 @@ where
                 future: progress.service.call(request),
             },
             Next::Authenticate(answer) => State::Authenticating { answer },
+            Next::Drain(response) => State::Draining {
+                body: draining(response),
+            },
             Next::Done(output) => State::Finished {
                 output: Some(output),
             },
@@ -71,6 +86,7 @@ impl<S, B, RB> Future for ResponseFuture<S, B>
 where
     S: Service<Request<B>, Response = Response<RB>, Error = Error>,
     B: ReplayBody,
+    RB: http_body::Body + Send + 'static,
 {
     type Output = Result<Response<RB>, Error>;
 
@@ -99,6 +115,10 @@ where
                     let answer = ready!(Pin::new(answer).poll(cx));
                     this.progress.on_authentication(answer)
                 }
+                StateProj::Draining { body } => {
+                    ready!(body.as_mut().poll_drain(cx));
+                    this.progress.after_drain()
+                }
                 StateProj::Finished { output } => {
                     return Poll::Ready(
                         output
@@ -112,6 +132,9 @@ where
                     request: Some(request),
                 }),
                 Next::Authenticate(answer) => this.state.set(State::Authenticating { answer }),
+                Next::Drain(response) => this.state.set(State::Draining {
+                    body: draining(response),
+                }),
                 Next::Done(output) => {
                     this.state.set(State::Finished { output: None });
                     return Poll::Ready(output);
@@ -119,4 +142,58 @@ where
             }
         }
     }
+}
+
+/// A body being read off, whatever its type.
+trait Drain: Send {
+    /// Reads until the end, an error, [`DRAIN_LIMIT`] bytes or [`DRAIN_TIMEOUT`].
+    fn poll_drain(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+pin_project! {
+    struct Draining<RB> {
+        #[pin]
+        body: RB,
+        read: u64,
+        timer: Option<Pin<Box<Sleep>>>,
+    }
+}
+
+impl<RB> Drain for Draining<RB>
+where
+    RB: http_body::Body + Send,
+{
+    fn poll_drain(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        loop {
+            match this.body.as_mut().poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        *this.read += data.remaining() as u64;
+                    }
+                    if *this.read > DRAIN_LIMIT {
+                        return Poll::Ready(());
+                    }
+                }
+                Poll::Ready(_) => return Poll::Ready(()),
+                Poll::Pending => {
+                    let timer = this
+                        .timer
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(DRAIN_TIMEOUT)));
+                    return timer.as_mut().poll(cx);
+                }
+            }
+        }
+    }
+}
+
+fn draining<RB>(response: Response<RB>) -> Pin<Box<dyn Drain>>
+where
+    RB: http_body::Body + Send + 'static,
+{
+    Box::pin(Draining {
+        body: response.into_body(),
+        read: 0,
+        timer: None,
+    })
 }

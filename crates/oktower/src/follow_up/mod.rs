@@ -24,7 +24,9 @@
 //!   that would send a body that cannot be replayed ([`ReplayBody`]) are not followed: the
 //!   response that asked for them is the call's response.
 //!
-//! Intermediate response bodies are dropped (closing them) before the next request is sent;
+//! Intermediate response bodies are read off (up to 64 KiB, for at most 100 ms, so that their
+//! connection can carry the next request, as OkHttp does) and dropped before the next request
+//! is sent;
 //! their heads stay reachable from the final response as a [`PriorResponse`] chain. The call's
 //! [`CallContext`](crate::CallContext), when the request carries one, hears
 //! `retry_decision` and `follow_up_decision` events and stops the loop when canceled.
@@ -42,7 +44,7 @@
 //!         Some(token) if token == "Bearer s3cret" => 200,
 //!         _ => 401,
 //!     };
-//!     Ok::<_, Error>(http::Response::builder().status(status).body(()).unwrap())
+//!     Ok::<_, Error>(http::Response::builder().status(status).body(Full::<Bytes>::default()).unwrap())
 //! });
 //! let mut client = FollowUpLayer::new()
 //!     .authenticator(BearerAuthenticator::new("s3cret"))
@@ -77,7 +79,7 @@ pub use bearer_auth::{BearerAuthenticator, TokenProvider};
 pub use challenge::Challenge;
 pub use future::ResponseFuture;
 pub use layer::FollowUpLayer;
-pub use prior_response::PriorResponse;
+pub use prior_response::{FinalUri, PriorResponse};
 pub use replay::ReplayBody;
 pub use service::FollowUp;
 

@@ -160,3 +160,16 @@ mod tests {
         assert_eq!(PriorResponse::of(&response).unwrap().iter().count(), 2);
     }
 }
+
+/// The URL that answered a call's final response, in the response's extensions when the call
+/// followed at least one redirect or other follow-up (otherwise it is the request's URL).
+///
+/// ```
+/// use oktower::follow_up::FinalUri;
+///
+/// let mut response = http::Response::new(());
+/// response.extensions_mut().insert(FinalUri("https://b.test/".parse().unwrap()));
+/// assert_eq!(response.extensions().get::<FinalUri>().unwrap().0, "https://b.test/");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalUri(pub Uri);

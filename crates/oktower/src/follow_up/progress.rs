@@ -11,6 +11,7 @@ use tower_service::Service;
 use super::MAX_FOLLOW_UPS;
 use super::decision::{Exchange, FollowUp, decide};
 use super::layer::Settings;
+use super::prior_response::FinalUri;
 use super::recover::{RecoverInput, recover};
 use super::redirect::Redirect;
 use super::replay::replay_copy;
@@ -39,6 +40,15 @@ where
     prior: Option<PriorResponse>,
     /// The `401` whose authenticator's answer is awaited.
     awaiting_answer: Option<S::Response>,
+    /// The follow-up to make once the body of the response that asked for it is drained.
+    after_drain: Option<PendingFollowUp<B>>,
+}
+
+/// A follow-up decided on, waiting for the previous response's body to be read off.
+struct PendingFollowUp<B> {
+    head: response::Parts,
+    next: Option<request::Parts>,
+    next_body: B,
 }
 
 /// What the loop does next.
@@ -47,6 +57,9 @@ pub(crate) enum Next<B, R> {
     Send(Request<B>),
     /// Wait for the authenticator's answer.
     Authenticate(AuthFuture),
+    /// Read off the body of the response being followed up (so that its connection can be
+    /// reused), then call [`Progress::after_drain`].
+    Drain(R),
     /// The call is over.
     Done(Result<R, Error>),
 }
@@ -72,6 +85,7 @@ where
             recovered: Vec::new(),
             prior: None,
             awaiting_answer: None,
+            after_drain: None,
         };
         let next = progress.send(body);
         (progress, next)
@@ -243,7 +257,25 @@ where
             // No body to send again: the decision already made such follow-ups final.
             return self.finish(head, body);
         };
-        drop(body);
+        self.after_drain = Some(PendingFollowUp {
+            head,
+            next,
+            next_body,
+        });
+        // The head goes with the body only to make a response the future can hold.
+        Next::Drain(Response::new(body))
+    }
+
+    /// Sends the follow-up decided on before the previous response's body was drained.
+    pub(crate) fn after_drain(&mut self) -> Next<B, S::Response> {
+        let PendingFollowUp {
+            head,
+            next,
+            next_body,
+        } = self
+            .after_drain
+            .take()
+            .expect("a drain happens only for a pending follow-up");
         self.follow_ups += 1;
         if self.follow_ups > MAX_FOLLOW_UPS {
             self.listener().follow_up_decision(&head, None);
@@ -269,6 +301,7 @@ where
     fn finish(&mut self, mut head: response::Parts, body: RB) -> Next<B, S::Response> {
         if let Some(prior) = self.prior.take() {
             head.extensions.insert(prior);
+            head.extensions.insert(FinalUri(self.head.uri.clone()));
         }
         self.listener().follow_up_decision(&head, None);
         Next::Done(Ok(Response::from_parts(head, body)))

@@ -29,9 +29,9 @@ use crate::{Error, FollowUpLayer, ReplayBody};
 /// // An inner service that redirects `/old` to `/new`.
 /// let inner = tower::service_fn(|request: http::Request<Full<Bytes>>| async move {
 ///     let response = if request.uri().path() == "/old" {
-///         http::Response::builder().status(301).header("location", "/new").body(())
+///         http::Response::builder().status(301).header("location", "/new").body(Full::<Bytes>::default())
 ///     } else {
-///         http::Response::builder().status(200).body(())
+///         http::Response::builder().status(200).body(Full::<Bytes>::default())
 ///     };
 ///     Ok::<_, Error>(response.unwrap())
 /// });
@@ -84,6 +84,7 @@ impl<S, B, RB> Service<Request<B>> for FollowUp<S>
 where
     S: Service<Request<B>, Response = Response<RB>, Error = Error> + Clone,
     B: ReplayBody,
+    RB: http_body::Body + Send + 'static,
 {
     type Response = Response<RB>;
     type Error = Error;

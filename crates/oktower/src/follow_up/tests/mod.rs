@@ -25,6 +25,19 @@ pub(super) struct Probe {
     alive: Arc<AtomicUsize>,
 }
 
+/// An empty body, so that the follow-up layer can read it off.
+impl Body for Probe {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Error>>> {
+        std::task::Poll::Ready(None)
+    }
+}
+
 impl Drop for Probe {
     fn drop(&mut self) {
         self.alive.fetch_sub(1, Ordering::SeqCst);

@@ -267,7 +267,7 @@ async fn readiness_failures_before_a_follow_up_are_recovered_from() {
 fn the_response_future_is_send_when_its_parts_are() {
     fn assert_send<T: Send>(_: &T) {}
     let inner = tower::service_fn(|_request: Request<Full<Bytes>>| async {
-        Ok::<_, Error>(Response::new(Bytes::new()))
+        Ok::<_, Error>(Response::new(Full::new(Bytes::new())))
     });
     let mut service = FollowUpLayer::new().layer(inner);
     let future = service.call(get("http://a.test/"));

@@ -1,0 +1,361 @@
+//! [`Client`]: the stack, ready to send requests.
+
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::sync::{Arc, LazyLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Uri};
+use tokio::time::Instant;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::builder::Settings;
+use crate::call_guard::{CallGuard, CallWatch};
+use crate::client_body::StackBody;
+use crate::follow_up::FinalUri;
+use crate::stack::{ApplicationSeam, CoreService, MaybeCache, NetworkSeam, Seam};
+use crate::{
+    Body, BoxError, Call, CallContext, CallServer, CallTimings, ClientBuilder, ConnectionPool,
+    Dispatcher, Error, ErrorKind, EventListener, IntoUrl, NoEvents, RequestBody, RequestBuilder,
+    Response, TimingsRecorder,
+};
+
+/// The listener of calls on a client without a listener factory: one for the process.
+static NO_EVENTS: LazyLock<Arc<dyn EventListener>> = LazyLock::new(|| Arc::new(NoEvents));
+
+/// An HTTP client: OkHttp's stack of layers over a connection pool, as one
+/// `tower::Service`.
+///
+/// Cheap to clone: clones share the stack, the [`ConnectionPool`] and the [`Dispatcher`].
+/// Build one with [`Client::builder`] (or [`Client::new`] for the defaults) and keep it;
+/// derive clients with other settings from it with [`new_builder`](Self::new_builder) so that
+/// they share connections and limits.
+///
+/// Send requests with the reqwest-style helpers ([`get`](Self::get), [`post`](Self::post),
+/// ... then [`send`](RequestBuilder::send)), as a [`Call`] ([`new_call`](Self::new_call):
+/// execute, enqueue, cancel), or as a `tower::Service<http::Request<B>>` for any `Bytes` body,
+/// which makes the client the inner service of any tower stack (an axum or hyper service's
+/// outbound client, under `tower::timeout` or tower-http's `TraceLayer`).
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), oktower::Error> {
+/// let client = oktower::Client::new()?;
+/// let response = client.get("https://example.com/").send().await?;
+/// println!("{} in {:?}", response.status(), response.timings().total);
+/// let text = response.text().await?;
+/// # let _ = text;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    stack: ApplicationSeam,
+    dispatcher: Dispatcher,
+    pool: ConnectionPool,
+    settings: Settings,
+}
+
+/// What [`ClientBuilder::build`] hands over.
+pub(crate) struct ClientParts {
+    pub(crate) settings: Settings,
+}
+
+/// Builds the client's stack from its settings.
+pub(crate) fn build_client(parts: ClientParts) -> Result<Client, Error> {
+    let mut settings = parts.settings;
+    let pool = settings.pool.clone().unwrap_or_default();
+    let dispatcher = settings.dispatcher.clone().unwrap_or_default();
+    let connect = settings.connect.clone().pool(pool.clone()).build()?;
+    // Derived clients share the pool, the dispatcher, the loaded TLS roots and the routes.
+    settings.pool = Some(pool.clone());
+    settings.dispatcher = Some(dispatcher.clone());
+    settings.connect = settings
+        .connect
+        .tls(connect.tls().clone())
+        .route_database(connect.route_database().clone());
+
+    let call_server: NetworkSeam = Seam::Direct(CallServer::new());
+    let network = match &settings.network {
+        Some(layers) => layers(call_server),
+        None => call_server,
+    };
+    let connect = connect.layer(network);
+    let cached = match &settings.cache {
+        Some(cache) => MaybeCache::Cached(cache.layer(connect)),
+        None => MaybeCache::Direct(connect),
+    };
+    let core = settings.follow_up.layer(settings.bridge.layer(cached));
+    let core: CoreService = tower::util::MapResponse::new(core, into_client_body as fn(_) -> _);
+    let stack = match &settings.application {
+        Some(layers) => layers(Seam::Direct(core)),
+        None => Seam::Direct(core),
+    };
+    Ok(Client {
+        shared: Arc::new(Shared {
+            stack,
+            dispatcher,
+            pool,
+            settings,
+        }),
+    })
+}
+
+fn into_client_body(response: http::Response<StackBody>) -> http::Response<Body> {
+    response.map(Body::from_stack)
+}
+
+impl Client {
+    /// A client with OkHttp's defaults (it loads the platform's root certificates).
+    pub fn new() -> Result<Client, Error> {
+        ClientBuilder::new().build()
+    }
+
+    /// A builder with OkHttp's defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A builder holding this client's settings and layers, sharing its connection pool,
+    /// dispatcher, TLS roots and route database. Layers added to it go under the inherited
+    /// ones.
+    pub fn new_builder(&self) -> ClientBuilder {
+        ClientBuilder::from_settings(self.shared.settings.clone())
+    }
+
+    /// The pool this client takes connections from.
+    pub fn connection_pool(&self) -> &ConnectionPool {
+        &self.shared.pool
+    }
+
+    /// The response cache, when the client has one (its statistics, its store).
+    pub fn cache(&self) -> Option<&crate::CacheLayer> {
+        self.shared.settings.cache.as_ref()
+    }
+
+    /// The dispatcher that admits this client's calls.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.shared.dispatcher
+    }
+
+    /// A `GET` request to `url`.
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// A `POST` request to `url`.
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// A `PUT` request to `url`.
+    pub fn put(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// A `PATCH` request to `url`.
+    pub fn patch(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
+    /// A `DELETE` request to `url`.
+    pub fn delete(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// A `HEAD` request to `url`.
+    pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// A request with `method` to `url`.
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), method, url.into_uri())
+    }
+
+    /// A [`Call`] for `request`, ready to execute, enqueue or cancel.
+    pub fn new_call<B>(&self, request: Request<B>) -> Call
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Call::new(self.clone(), request.map(RequestBody::new))
+    }
+
+    /// Sends `request` and waits for the response head.
+    pub async fn execute<B>(&self, request: Request<B>) -> Result<Response, Error>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let response = self.send(request.map(RequestBody::new)).await?;
+        Ok(Response::new(response))
+    }
+
+    /// The context of a new call to `uri`, with its listener and a fresh cancellation token,
+    /// and the recorder of its timings (which hears every event first).
+    pub(crate) fn new_context(&self, uri: &Uri) -> (CallContext, CallTimings) {
+        let listener = match &self.shared.settings.listeners {
+            Some(factory) => factory.create(uri),
+            None => NO_EVENTS.clone(),
+        };
+        let recorder = Arc::new(TimingsRecorder::new(listener));
+        let context = CallContext::new(recorder.clone());
+        (context, CallTimings::new(recorder))
+    }
+
+    /// Runs one call through the dispatcher and the stack.
+    pub(crate) fn send(
+        &self,
+        request: Request<RequestBody>,
+    ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static {
+        run(self.shared.clone(), self.clone(), request)
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("dispatcher", &self.shared.dispatcher)
+            .field("connections", &self.shared.pool.connection_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Client`] as a `tower::Service`.
+pub type ClientFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<Body>, Error>> + Send + 'static>>;
+
+impl<B> Service<Request<B>> for Client
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = http::Response<Body>;
+    type Error = Error;
+    type Future = ClientFuture;
+
+    /// Always ready: calls wait for their turn in the [`Dispatcher`] instead.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> ClientFuture {
+        Box::pin(self.send(request.map(RequestBody::new)))
+    }
+}
+
+/// Checks what every request needs before it goes anywhere: an `http` or `https` URL with a
+/// host.
+fn check_request(uri: &Uri) -> Result<(), Error> {
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let host_ok = uri.host().is_some_and(|host| !host.is_empty());
+    if scheme_ok && host_ok {
+        return Ok(());
+    }
+    let message = if scheme_ok {
+        format!("the URL {uri} has no host")
+    } else {
+        format!("the URL {uri} is not an http or https URL")
+    };
+    Err(Error::new(ErrorKind::Builder, message).with_url(uri.to_string()))
+}
+
+async fn run(
+    shared: Arc<Shared>,
+    client: Client,
+    mut request: Request<RequestBody>,
+) -> Result<http::Response<Body>, Error> {
+    let start = Instant::now();
+    let context = match CallContext::of(request.extensions()) {
+        Some(context) => context.clone(),
+        None => {
+            let (context, timings) = client.new_context(request.uri());
+            request.extensions_mut().insert(context.clone());
+            request.extensions_mut().insert(timings);
+            context
+        }
+    };
+    let timings = request.extensions().get::<CallTimings>().cloned();
+    let listener = context.listener().clone();
+    listener.call_start(request.uri());
+    let timeout = request
+        .extensions()
+        .get::<CallTimeout>()
+        .map(|timeout| timeout.0)
+        .or(shared.settings.call_timeout)
+        .filter(|timeout| !timeout.is_zero());
+    let mut watch = CallWatch::new(context, timeout, start, request.uri().clone());
+
+    let outcome = async {
+        check_request(request.uri())?;
+        if let Some(error) = watch.interrupted() {
+            return Err(error);
+        }
+        let context = watch.context().clone();
+        let admission = shared.dispatcher.admit(request.uri(), &context);
+        let slot = interruptible(&mut watch, admission).await?;
+        let mut stack = shared.stack.clone();
+        let sending = async move {
+            poll_fn(|cx| stack.poll_ready(cx)).await?;
+            stack.call(request).await
+        };
+        let response = interruptible(&mut watch, sending).await?;
+        Ok((slot, response))
+    }
+    .await;
+
+    match outcome {
+        Ok((slot, mut response)) => {
+            if response.extensions().get::<FinalUri>().is_none() {
+                let uri = watch.uri().clone();
+                response.extensions_mut().insert(FinalUri(uri));
+            }
+            if let Some(timings) = timings {
+                response.extensions_mut().insert(timings);
+            }
+            let guard = CallGuard::new(watch, Some(slot));
+            Ok(response.map(|body| body.guarded(guard)))
+        }
+        Err(error) => {
+            listener.call_failed(&error);
+            Err(error)
+        }
+    }
+}
+
+/// Runs `future` until it ends or the call is canceled or out of time. When the future fails
+/// because the call was interrupted, the interruption is the error.
+async fn interruptible<T>(
+    watch: &mut CallWatch,
+    future: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let mut future = pin!(future);
+    poll_fn(|cx| {
+        if let Poll::Ready(outcome) = future.as_mut().poll(cx) {
+            return Poll::Ready(outcome.map_err(|error| watch.interrupted().unwrap_or(error)));
+        }
+        watch.poll_interrupt(cx).map(Err)
+    })
+    .await
+}
+
+/// How long the call may take at most, in a request's extensions; wins over the client's
+/// [`call_timeout`](ClientBuilder::call_timeout). [`RequestBuilder::timeout`] sets it.
+///
+/// ```
+/// use std::time::Duration;
+/// use oktower::CallTimeout;
+///
+/// let mut request = http::Request::get("https://example.com/").body(()).unwrap();
+/// request.extensions_mut().insert(CallTimeout(Duration::from_secs(2)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallTimeout(pub Duration);
