@@ -4,19 +4,37 @@
 //! interceptor is a `tower::Layer`, composed over a pooled connector with route selection and
 //! HTTP/2 coalescing, on hyper, rustls and tokio.
 //!
-//! The library is being built capability by capability. Today it holds the bottom of the
-//! stack: [`ConnectLayer`] finds a connection for each request — from the [`ConnectionPool`]
+//! Start with a [`Client`]: it stacks the [`Dispatcher`], your application layers, the
+//! [`FollowUpLayer`], the [`BridgeLayer`], an optional [`CacheLayer`], the [`ConnectLayer`], your
+//! network layers and the [`CallServer`], and sends requests reqwest-style
+//! ([`RequestBuilder`] → [`Response`]), as a [`Call`] (execute, enqueue, cancel), or as a
+//! `tower::Service<http::Request<B>>`.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), oktower::Error> {
+//! let client = oktower::Client::builder()
+//!     .call_timeout(Duration::from_secs(30))
+//!     .build()?;
+//! let response = client.get("https://example.com/").send().await?.error_for_status()?;
+//! println!("{:?}", response.timings());
+//! let text = response.text().await?;
+//! # let _ = text;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every layer is a plain tower layer, usable on its own over any HTTP service. At the bottom,
+//! [`ConnectLayer`] finds a connection for each request — from the [`ConnectionPool`]
 //! (HTTP/1 connections lent one exchange at a time, HTTP/2 connections shared up to the
 //! server's stream limit and coalesced across hosts their certificate covers), or by selecting
 //! routes ([`Proxy`], [`ProxySelector`], [`Dns`], [`RouteDatabase`]) and connecting (happy
 //! eyeballs over an injectable [`TcpConnector`], `CONNECT` tunnels with
 //! [`ProxyAuthenticator`], SOCKS5, TLS with [`TlsConfig`] and [`CertificatePinner`]) — and puts
 //! its [`Exchange`] into the request; [`CallServer`] sends the request with hyper and returns a
-//! [`ResponseBody`] that gives the connection back at its end. Around them: the
-//! [`EventListener`] hooks, the [`CallContext`] a call carries, [`RequestBody`], and the one
-//! [`Error`] type. The response cache has its pure core: [`CacheControl`], the
-//! [`CacheStrategy`] decided at an explicit `now`, [`CachedResponse`] with its byte format, and
-//! [`CacheKey`].
+//! [`ResponseBody`] that gives the connection back at its end.
 //!
 //! ```no_run
 //! use http_body_util::BodyExt;
@@ -36,10 +54,9 @@
 //! # }
 //! ```
 //!
-//! Above the connection sit the [`bridge`] ([`BridgeLayer`]: default headers, transparent
-//! gzip/deflate/br/zstd with a size limit, the [`CookieJar`] with [`MemoryCookieJar`]) and the
-//! [`follow_up`] layer: [`FollowUpLayer`] (retries,
-//! redirects, authentication challenges) with its [`Authenticator`]s.
+//! Around them: the [`EventListener`] hooks (composable, with [`Timings`] and a `tracing`
+//! listener), the [`CallContext`] a call carries, [`RequestBody`] and [`Body`], and the one
+//! [`Error`] type.
 #![forbid(unsafe_code)]
 
 mod address;

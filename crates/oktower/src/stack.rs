@@ -8,6 +8,23 @@
 //! Without user layers a seam is the service below it, called directly. With user layers the
 //! whole stack of them is boxed once ([`Seam::Boxed`]), so a request pays one boxed call per
 //! seam however many layers it holds.
+//!
+//! ```
+//! use oktower::{Client, RequestBody};
+//! use tower::ServiceBuilder;
+//!
+//! // Two application layers (one boxed seam) and one network layer (another).
+//! let client = Client::builder()
+//!     .layer(ServiceBuilder::new().map_request(|mut request: http::Request<RequestBody>| {
+//!         request.headers_mut().insert("x-app", http::HeaderValue::from_static("1"));
+//!         request
+//!     }))
+//!     .layer(ServiceBuilder::new().map_response(|response: http::Response<oktower::Body>| response))
+//!     .network_layer(ServiceBuilder::new().map_request(|request: http::Request<RequestBody>| request))
+//!     .build()
+//!     .unwrap();
+//! # let _ = client;
+//! ```
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,7 +46,8 @@ pub(crate) type NetworkResponse = Response<crate::ResponseBody>;
 pub type NetworkSeam = Seam<CallServer, NetworkResponse>;
 /// The stack between the two seams.
 pub(crate) type Core = FollowUp<Bridge<MaybeCache<Connect<NetworkSeam>>>>;
-/// [`Core`] answering with the client's [`Body`].
+/// The stack between the seams (follow-up, bridge, cache, connect, network seam), answering
+/// with the client's [`Body`].
 pub type CoreService = tower::util::MapResponse<Core, fn(Response<StackBody>) -> Response<Body>>;
 /// The application seam: the user's application layers over the follow-up layer and below.
 pub type ApplicationSeam = Seam<CoreService, Response<Body>>;
