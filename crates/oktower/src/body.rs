@@ -33,10 +33,16 @@ pub struct RequestBody {
     kind: Kind,
 }
 
+type BoxedBody = Pin<Box<dyn Body<Data = Bytes, Error = BoxError> + Send + 'static>>;
+
+/// Makes a fresh copy of a replayable stream.
+type MakeBody = std::sync::Arc<dyn Fn() -> BoxedBody + Send + Sync + 'static>;
+
 enum Kind {
     Empty,
     Full(Option<Bytes>),
-    Streaming(Pin<Box<dyn Body<Data = Bytes, Error = BoxError> + Send + 'static>>),
+    Streaming(BoxedBody),
+    Replayable { make: MakeBody, current: BoxedBody },
 }
 
 impl RequestBody {
@@ -64,6 +70,31 @@ impl RequestBody {
     {
         RequestBody {
             kind: Kind::Streaming(Box::pin(ErrorInto(body))),
+        }
+    }
+
+    /// A stream that can be sent again: `make` is called for the first send and again for each
+    /// retry or redirect that resends the body (a file reopened, a generator restarted).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_body_util::Full;
+    /// use oktower::RequestBody;
+    ///
+    /// let body = RequestBody::replayable(|| Full::new(Bytes::from_static(b"chunk")));
+    /// assert!(body.try_clone().is_some());
+    /// ```
+    pub fn replayable<B, F>(make: F) -> Self
+    where
+        F: Fn() -> B + Send + Sync + 'static,
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let make: MakeBody =
+            std::sync::Arc::new(move || -> BoxedBody { Box::pin(ErrorInto(make())) });
+        let current = make();
+        RequestBody {
+            kind: Kind::Replayable { make, current },
         }
     }
 
@@ -110,6 +141,10 @@ impl RequestBody {
         let kind = match &self.kind {
             Kind::Empty => Kind::Empty,
             Kind::Full(Some(bytes)) => Kind::Full(Some(bytes.clone())),
+            Kind::Replayable { make, .. } => Kind::Replayable {
+                make: make.clone(),
+                current: make(),
+            },
             Kind::Full(None) | Kind::Streaming(_) => return None,
         };
         Some(RequestBody { kind })
@@ -188,7 +223,9 @@ impl Body for RequestBody {
         match &mut self.get_mut().kind {
             Kind::Empty => Poll::Ready(None),
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|bytes| Ok(Frame::data(bytes)))),
-            Kind::Streaming(body) => body.as_mut().poll_frame(cx),
+            Kind::Streaming(body) | Kind::Replayable { current: body, .. } => {
+                body.as_mut().poll_frame(cx)
+            }
         }
     }
 
@@ -196,7 +233,7 @@ impl Body for RequestBody {
         match &self.kind {
             Kind::Empty | Kind::Full(None) => true,
             Kind::Full(Some(_)) => false,
-            Kind::Streaming(body) => body.is_end_stream(),
+            Kind::Streaming(body) | Kind::Replayable { current: body, .. } => body.is_end_stream(),
         }
     }
 
@@ -204,7 +241,7 @@ impl Body for RequestBody {
         match &self.kind {
             Kind::Empty | Kind::Full(None) => SizeHint::with_exact(0),
             Kind::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
-            Kind::Streaming(body) => body.size_hint(),
+            Kind::Streaming(body) | Kind::Replayable { current: body, .. } => body.size_hint(),
         }
     }
 }
@@ -218,6 +255,7 @@ impl fmt::Debug for RequestBody {
                 .field(&bytes.as_ref().map_or(0, Bytes::len))
                 .finish(),
             Kind::Streaming(_) => f.write_str("RequestBody::Streaming"),
+            Kind::Replayable { .. } => f.write_str("RequestBody::Replayable"),
         }
     }
 }
@@ -309,5 +347,27 @@ mod tests {
         assert!(body.is_streaming());
         assert!(body.try_clone().is_none());
         assert_eq!(body.collect().await.unwrap().to_bytes(), "ab");
+    }
+
+    #[tokio::test]
+    async fn a_replayable_stream_is_made_again_for_each_copy() {
+        let made = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = made.clone();
+        let body = RequestBody::replayable(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            http_body_util::Full::new(Bytes::from_static(b"again"))
+        });
+        let copy = body.try_clone().expect("replayable");
+        assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(body.size_hint().exact(), Some(5));
+        assert_eq!(body.collect().await.unwrap().to_bytes(), "again");
+        assert_eq!(copy.collect().await.unwrap().to_bytes(), "again");
+        assert!(
+            format!(
+                "{:?}",
+                RequestBody::replayable(http_body_util::Empty::<Bytes>::new)
+            )
+            .contains("Replayable")
+        );
     }
 }

@@ -114,7 +114,7 @@ pub use client::{CallTimeout, Client, ClientFuture};
 pub use client_body::Body;
 pub use connect::{
     CallServer, Connect, ConnectLayer, ConnectLayerBuilder, Exchange, ResponseBody, ResponseFuture,
-    ResponseTimes,
+    ResponseTimes, Timeouts,
 };
 pub use connection::tcp::{BoxedIo, Io, SystemTcp, TcpConnectFuture, TcpConnector};
 pub use connection::{ConnectionPool, ConnectionPoolBuilder, RouteDatabase, connect_tls};

@@ -33,4 +33,4 @@ pub use call_server::CallServer;
 pub use exchange::{Exchange, ResponseTimes};
 pub use layer::{ConnectLayer, ConnectLayerBuilder};
 pub use response_body::ResponseBody;
-pub use service::{Connect, ResponseFuture};
+pub use service::{Connect, ResponseFuture, Timeouts};

@@ -87,6 +87,12 @@ where
         Some(context) => context.listener().clone(),
         None => settings.no_events.clone(),
     };
+    let timeouts = request
+        .extensions()
+        .get::<Timeouts>()
+        .copied()
+        .unwrap_or_default()
+        .or(settings.connect_timeout, settings.http.read_timeout);
     let mut recovered: Vec<Error> = Vec::new();
     let mut attempt = 0;
     loop {
@@ -106,19 +112,19 @@ where
             (Some(found), _) => Ok(found),
             (None, Some(context)) => {
                 let token = context.cancel_token();
-                let acquiring = Box::pin(acquire(&settings, &address, &listener));
+                let acquiring = Box::pin(acquire(&settings, &address, &listener, timeouts));
                 tokio::select! {
                     biased;
                     () = token.cancelled() => Err(canceled(&address)),
                     found = acquiring => found,
                 }
             }
-            (None, None) => Box::pin(acquire(&settings, &address, &listener)).await,
+            (None, None) => Box::pin(acquire(&settings, &address, &listener, timeouts)).await,
         };
         let Found { lease, coalesced } = found.map_err(|e| with_recovered(e, &mut recovered))?;
         let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
         listener.connection_acquired(&info);
-        let read_timeout = settings.http.read_timeout;
+        let read_timeout = timeouts.read.flatten();
         let exchange = Exchange::new(info, listener.clone(), lease, read_timeout);
         request.extensions_mut().insert(exchange.clone());
         match inner.call(request).await {
@@ -140,14 +146,15 @@ async fn acquire(
     settings: &ConnectSettings,
     address: &Address,
     listener: &Arc<dyn EventListener>,
+    timeouts: Timeouts,
 ) -> Result<Found, Error> {
     let context = ConnectContext {
         tcp: &*settings.tcp,
         tls: &settings.tls,
         proxy_authenticator: &*settings.proxy_authenticator,
         user_agent: &settings.user_agent,
-        connect_timeout: settings.connect_timeout,
-        read_timeout: settings.http.read_timeout,
+        connect_timeout: timeouts.connect.flatten(),
+        read_timeout: timeouts.read.flatten(),
         fast_fallback: settings.fast_fallback,
         http: &settings.http,
         database: &settings.route_database,
@@ -163,4 +170,40 @@ fn canceled(address: &Address) -> Error {
 
 fn with_recovered(error: Error, recovered: &mut Vec<Error>) -> Error {
     recovered.drain(..).fold(error, Error::with_recovered)
+}
+
+/// Per-call connect and read timeouts, in a request's extensions: an application layer (or the
+/// caller) sets them to change the client's for one call. A field left `None` keeps the
+/// client's setting; `Some(None)` means no timeout.
+///
+/// ```
+/// use std::time::Duration;
+/// use oktower::Timeouts;
+///
+/// let mut request = http::Request::get("https://example.com/slow").body(()).unwrap();
+/// request.extensions_mut().insert(Timeouts {
+///     read: Some(Some(Duration::from_secs(60))),
+///     ..Timeouts::default()
+/// });
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    /// The limit for connecting a TCP socket.
+    pub connect: Option<Option<std::time::Duration>>,
+    /// The limit for each wait on the response (and on TLS and proxy handshakes).
+    pub read: Option<Option<std::time::Duration>>,
+}
+
+impl Timeouts {
+    /// These timeouts, with the client's `connect` and `read` where unset.
+    fn or(
+        self,
+        connect: Option<std::time::Duration>,
+        read: Option<std::time::Duration>,
+    ) -> Timeouts {
+        Timeouts {
+            connect: Some(self.connect.unwrap_or(connect)),
+            read: Some(self.read.unwrap_or(read)),
+        }
+    }
 }
