@@ -342,10 +342,14 @@ async fn an_authenticator_failure_fails_the_call_without_leaking() {
     }
 }
 
+/// What an authenticator was shown: the request URL, the status, the route's address and the
+/// challenges' schemes.
+type Shown = (String, u16, Option<std::net::SocketAddr>, Vec<String>);
+
 /// Records what an authenticator is shown, and gives up.
 #[derive(Default)]
 struct Inspecting {
-    seen: Mutex<Vec<(String, u16, Option<std::net::SocketAddr>, Vec<String>)>>,
+    seen: Mutex<Vec<Shown>>,
 }
 
 impl Authenticator for Inspecting {
