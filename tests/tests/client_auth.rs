@@ -400,3 +400,23 @@ async fn the_authenticator_sees_the_redirected_request_the_response_and_the_rout
     );
     assert_pool(&client, 1);
 }
+
+#[tokio::test]
+async fn a_cookie_set_by_the_401_goes_with_the_authenticated_retry() {
+    let server = MockWebServer::start().await.unwrap();
+    let jar = Arc::new(oktower::MemoryCookieJar::new());
+    let client = builder_for(&["a.test"])
+        .cookie_jar(jar)
+        .authenticator(BasicAuthenticator::new("user", "pass"))
+        .build()
+        .unwrap();
+    server.enqueue(unauthorized("Basic realm=\"x\"").header("Set-Cookie", "challenge=7; Path=/"));
+    server.enqueue(MockResponse::new().body("in"));
+    let response = client.get(url(&server)).send().await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "in");
+    assert_eq!(next_request(&server).await.header("cookie"), None);
+    let retried = next_request(&server).await;
+    assert_eq!(retried.header("cookie"), Some("challenge=7"));
+    assert_eq!(retried.header("authorization"), Some("Basic dXNlcjpwYXNz"));
+    assert_pool(&client, 1);
+}

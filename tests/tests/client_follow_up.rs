@@ -242,6 +242,62 @@ async fn a_redirect_to_another_host_opens_a_connection_with_that_host() {
 }
 
 #[tokio::test]
+async fn a_location_with_non_ascii_bytes_is_percent_encoded() {
+    let server = MockWebServer::start().await.unwrap();
+    let client = client_for(&["a.test"]);
+    server.enqueue(redirect(302, "/caf\u{e9} menu?q=\u{fc}"));
+    server.enqueue(MockResponse::new().body("menu"));
+    let response = client
+        .get(url(&server, "a.test", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "menu");
+    next_request(&server).await;
+    assert_eq!(
+        next_request(&server).await.target(),
+        "/caf%C3%A9%20menu?q=%C3%BC"
+    );
+    assert_pool(&client, 1);
+}
+
+#[tokio::test]
+async fn a_redirect_with_a_large_body_is_followed_on_a_new_connection() {
+    let server = MockWebServer::start().await.unwrap();
+    let client = client_for(&["a.test"]);
+    // More than the 64 KiB read off a followed-up body: its connection is closed instead.
+    server.enqueue(redirect(302, "/next").body(vec![b'x'; 256 * 1024]));
+    server.enqueue(MockResponse::new().body("next"));
+    let response = client
+        .get(url(&server, "a.test", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "next");
+    assert_eq!(next_request(&server).await.connection_index(), 0);
+    assert_eq!(next_request(&server).await.connection_index(), 1);
+    assert_pool(&client, 1);
+}
+
+#[tokio::test]
+async fn a_redirect_whose_body_stalls_is_followed_on_a_new_connection() {
+    let server = MockWebServer::start().await.unwrap();
+    let client = client_for(&["a.test"]);
+    // The body comes long after the 100 ms given to reading off a followed-up body.
+    server.enqueue(redirect(302, "/next").body_delay(std::time::Duration::from_secs(30)));
+    server.enqueue(MockResponse::new().body("next"));
+    let response = client
+        .get(url(&server, "a.test", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "next");
+    assert_eq!(next_request(&server).await.connection_index(), 0);
+    assert_eq!(next_request(&server).await.connection_index(), 1);
+    assert_pool(&client, 1);
+}
+
+#[tokio::test]
 async fn redirects_are_not_followed_when_turned_off() {
     let server = MockWebServer::start().await.unwrap();
     let client = builder_for(&["a.test"])
