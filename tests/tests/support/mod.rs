@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cache;
+pub mod client;
 pub mod connect_proxy;
 pub mod plain_server;
 pub mod socks5;
