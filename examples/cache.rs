@@ -1,7 +1,6 @@
 //! The response cache on disk: a fresh hit without the network, a conditional hit (`304`)
 //! that merges the new headers, and a stale entry served when the server is gone
-//! (`stale-if-error`). The entries survive the client: a second client on the same directory
-//! serves them too.
+//! (`stale-if-error`).
 //!
 //! Run it with `cargo run -p oktower-examples --example cache`.
 
