@@ -1,6 +1,6 @@
 //! # okcurl
 //!
-//! A curl-like command-line HTTP client on [oktower](oktower): curl's flag names (OkHttp
+//! A curl-like command-line HTTP client on [`oktower`]: curl's flag names (OkHttp
 //! okcurl's where curl has none), curl's exit codes, and OkHttp's behaviour underneath —
 //! connection pooling across the URLs of one invocation, HTTP/2 coalescing, transparent
 //! decompression, the RFC 9111 cache, certificate pinning.

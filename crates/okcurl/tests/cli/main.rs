@@ -1,4 +1,5 @@
 //! okcurl run as a process against oktower-testkit's MockWebServer on loopback.
+#![allow(clippy::unwrap_used)]
 
 mod cache;
 mod failures;
