@@ -4,5 +4,6 @@
 mod cache;
 mod failures;
 mod plain;
+mod proxy;
 mod support;
 mod tls;

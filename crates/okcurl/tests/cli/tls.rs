@@ -56,6 +56,16 @@ async fn cacert_and_resolve_reach_a_tls_server_and_verbose_shows_tls_and_timings
     assert!(!timings[0].contains("total -"), "{}", timings[0]);
     assert!(timings[1].contains("connect -, tls -"), "{}", timings[1]);
     assert_eq!(request(&server).await.sni(), Some("a.test"));
+
+    let format = "%{time_appconnect} %{time_total} %{remote_ip} %{http_version}";
+    let written = okcurl(&args(&owned, &["-s", "-o", "/dev/null", "-w", format, &a])).await;
+    assert_eq!(written.code, 0, "{written:?}");
+    let text = written.stdout_text();
+    let fields: Vec<&str> = text.split(' ').collect();
+    let appconnect: f64 = fields[0].parse().unwrap();
+    let total: f64 = fields[1].parse().unwrap();
+    assert!(appconnect > 0.0 && total >= appconnect, "{text}");
+    assert_eq!(&fields[2..], ["127.0.0.1", "2"], "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
