@@ -193,8 +193,13 @@ pub struct Args {
     #[arg(long = "events")]
     pub events: bool,
 
-    /// Writes FORMAT after each transfer: `%{http_code}`, `%{time_total}`, ... (see the
-    /// README of okcurl).
+    /// Writes FORMAT to stdout after each transfer. Variables: curl's `%{http_code}`,
+    /// `%{http_version}`, `%{url_effective}`, `%{num_redirects}`, `%{num_connects}`,
+    /// `%{size_download}`, `%{content_type}`, `%{remote_ip}`, `%{remote_port}`, `%{exitcode}`,
+    /// `%{time_namelookup}`, `%{time_connect}`, `%{time_appconnect}`, `%{time_pretransfer}`,
+    /// `%{time_starttransfer}`, `%{time_total}`; okcurl's `%{time_queued}`, `%{time_dns}`,
+    /// `%{time_tcp}`, `%{time_tls}`, `%{time_ttfb}`, `%{connection_reused}`,
+    /// `%{connection_id}`.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub write_out: Option<String>,
 }
