@@ -21,7 +21,8 @@ use clap::Parser;
 #[command(
     name = "okcurl",
     version,
-    about = "A curl-like HTTP client built on oktower (OkHttp's rules on tower, hyper and rustls)."
+    about = "A curl-like HTTP client built on oktower (OkHttp's rules on tower, hyper and rustls).",
+    long_about = None
 )]
 pub struct Args {
     /// The URLs to fetch, in order, over one client (connections are reused).
