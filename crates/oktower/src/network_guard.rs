@@ -54,6 +54,10 @@ where
 
     fn call(&mut self, mut request: Request<RequestBody>) -> Self::Future {
         let exchange = request.extensions().get::<Exchange>().cloned();
+        if let Some(exchange) = &exchange {
+            // Network layers read the connection from the request, as the builder promises.
+            request.extensions_mut().insert(exchange.info().clone());
+        }
         let entered = authority_of(request.uri());
         request.extensions_mut().insert(entered);
         let future = self.inner.call(request);

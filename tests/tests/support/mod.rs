@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod client;
 pub mod connect_proxy;
+pub mod layers;
 pub mod plain_server;
 pub mod socks5;
 pub mod tcp;
