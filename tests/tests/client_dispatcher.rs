@@ -289,6 +289,7 @@ async fn cancel_all_ends_running_and_queued_calls() {
         [
             "CallStart",
             "DispatcherQueueStart",
+            "Canceled",
             "DispatcherQueueEnd",
             "CallFailed"
         ]

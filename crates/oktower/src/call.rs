@@ -44,15 +44,21 @@ struct Inner {
     context: CallContext,
     request: Mutex<Option<Request<RequestBody>>>,
     executed: AtomicBool,
-    canceled: AtomicBool,
 }
 
 impl Call {
     pub(crate) fn new(client: Client, mut request: Request<RequestBody>) -> Self {
         let uri = request.uri().clone();
-        let (context, timings) = client.new_context(&uri);
-        request.extensions_mut().insert(context.clone());
-        request.extensions_mut().insert(timings);
+        // A context the caller put on the request (its own listener or token) is kept.
+        let context = match CallContext::of(request.extensions()) {
+            Some(context) => context.clone(),
+            None => {
+                let (context, timings) = client.new_context(&uri);
+                request.extensions_mut().insert(context.clone());
+                request.extensions_mut().insert(timings);
+                context
+            }
+        };
         Call {
             inner: Arc::new(Inner {
                 client,
@@ -60,7 +66,6 @@ impl Call {
                 context,
                 request: Mutex::new(Some(request)),
                 executed: AtomicBool::new(false),
-                canceled: AtomicBool::new(false),
             }),
         }
     }
@@ -107,10 +112,7 @@ impl Call {
     /// Cancels the call. Idempotent; the first cancel reports `canceled` to the call's
     /// listener.
     pub fn cancel(&self) {
-        if !self.inner.canceled.swap(true, Ordering::AcqRel) {
-            self.inner.context.listener().canceled();
-            self.inner.context.cancel();
-        }
+        self.inner.context.cancel();
     }
 
     /// Whether the call was canceled (by [`cancel`](Self::cancel), the dispatcher's

@@ -37,6 +37,8 @@ pub struct CallContext {
 struct Inner {
     listener: Arc<dyn EventListener>,
     cancel: CancellationToken,
+    /// Whether `canceled` was reported, so that it is reported once.
+    reported: std::sync::atomic::AtomicBool,
 }
 
 impl CallContext {
@@ -48,7 +50,11 @@ impl CallContext {
     /// A context reporting to `listener` and canceled by `cancel`.
     pub fn with_token(listener: Arc<dyn EventListener>, cancel: CancellationToken) -> Self {
         CallContext {
-            inner: Arc::new(Inner { listener, cancel }),
+            inner: Arc::new(Inner {
+                listener,
+                cancel,
+                reported: std::sync::atomic::AtomicBool::new(false),
+            }),
         }
     }
 
@@ -84,8 +90,17 @@ impl CallContext {
         &self.inner.cancel
     }
 
-    /// Cancels the call. Idempotent.
+    /// Cancels the call; the first cancel reports `canceled` to the listener, as OkHttp's
+    /// `Call.cancel()` does (whoever cancels: the caller, the dispatcher's `cancel_all`, the
+    /// call timeout). Idempotent.
     pub fn cancel(&self) {
+        if !self
+            .inner
+            .reported
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            self.inner.listener.canceled();
+        }
         self.inner.cancel.cancel();
     }
 
