@@ -1,7 +1,9 @@
 //! Is a cache hit fast? Requests per second of a raw hyper HTTP/1.1 keep-alive GET on loopback
 //! against hits served by `CacheLayer` from a `MemoryStore` and from a `DiskStore`, in the same
 //! run. The hits go through `Cache<Connect<CallServer>>` and never reach the network: the entry
-//! is stored once, fresh for an hour, before measuring.
+//! is stored once, fresh for an hour, before measuring. `disk_store_hit` is the default store
+//! (a small entry read once is kept in memory); `disk_store_hit_from_files` turns that off
+//! (`memory_cache_size(0)`), so every hit opens and checks the entry's files.
 //!
 //! The server runs on its own runtime thread; each measured iteration is one request read to
 //! the end of its body, one at a time, on a current-thread client runtime (wall time).
@@ -97,6 +99,15 @@ fn cache_hits(c: &mut Criterion) {
             .expect("a disk store");
         filled(store, &origin, &url).await
     });
+    let files_dir = tempfile::tempdir().expect("a temporary directory");
+    let mut disk_files = client_rt.block_on(async {
+        let store = DiskStore::builder(files_dir.path(), 1 << 20)
+            .memory_cache_size(0)
+            .open()
+            .await
+            .expect("a disk store");
+        filled(store, &origin, &url).await
+    });
 
     let mut group = c.benchmark_group("cache");
     group.throughput(Throughput::Elements(1));
@@ -115,6 +126,7 @@ fn cache_hits(c: &mut Criterion) {
     for (name, stack) in [
         ("memory_store_hit", &mut memory),
         ("disk_store_hit", &mut disk),
+        ("disk_store_hit_from_files", &mut disk_files),
     ] {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {

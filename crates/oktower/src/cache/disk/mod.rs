@@ -1,7 +1,9 @@
 //! `DiskStore`: the embedded, crash-safe default store (OkHttp's `DiskLruCache` design).
 
 mod blocking;
+mod deferred_reads;
 mod entry_files;
+mod hot_entries;
 mod journal;
 mod lock;
 mod reader;
@@ -13,6 +15,8 @@ mod writer;
 
 #[cfg(test)]
 mod fault_tests;
+#[cfg(test)]
+mod read_tests;
 #[cfg(test)]
 mod recovery_tests;
 #[cfg(test)]
@@ -27,6 +31,7 @@ use bytes::Bytes;
 
 use self::blocking::Blocking;
 use self::entry_files::{FileKind, create_temp, meta_file_len, temp_name};
+use self::hot_entries::HotEntries;
 use self::journal::Record;
 use self::shared::Shared;
 use self::writer::DiskWriter;
@@ -44,6 +49,13 @@ pub(crate) struct Config {
     compaction_threshold: u64,
     format_version: u32,
     write_retry_after: Duration,
+    memory_cache_size: Option<u64>,
+}
+
+/// The default for [`DiskStoreBuilder::memory_cache_size`]: an eighth of the store, at most
+/// 8 MiB.
+fn default_memory_cache_size(max_size: u64) -> u64 {
+    (max_size / 8).min(8 * 1024 * 1024)
 }
 
 /// A [`CacheStore`] in a directory: a journal plus one metadata file and one body file per
@@ -67,6 +79,13 @@ pub(crate) struct Config {
 /// file outlives its name). At most one writer per key: a second
 /// [`begin_write`](CacheStore::begin_write) of the same key answers `None`, as OkHttp's
 /// `edit()` answers null. File I/O runs on tokio's blocking pool, never on an async worker.
+///
+/// **Fast hits.** Recently read small entries are kept in memory (see
+/// [`memory_cache_size`](DiskStoreBuilder::memory_cache_size)): reading one again is a
+/// lookup, with no file opened and no blocking task. Reads only change the LRU order, so the
+/// journal gets one `READ` line per key read since its last line, written with the next line
+/// (or by [`flush`](CacheStore::flush), or when the store is dropped), not one per read; a
+/// crash can lose that recent order, never an entry.
 ///
 /// **One store per directory.** The store holds an advisory lock on `oktower.lock` in its
 /// directory; opening a second store on the same directory, from this process or another,
@@ -121,6 +140,7 @@ pub struct DiskStore {
 ///     .format_version(2)
 ///     .compaction_threshold(1000)
 ///     .write_retry_after(Duration::from_secs(30))
+///     .memory_cache_size(1024 * 1024)
 ///     .open()
 ///     .await?;
 /// assert_eq!(store.directory(), dir.as_path());
@@ -157,11 +177,26 @@ impl DiskStoreBuilder {
         self
     }
 
+    /// How many bytes of recently read small entries (bodies up to 64 KiB) the store keeps in
+    /// memory, so that reading one again answers at once, without touching the directory.
+    /// A kept copy is served only while its version is the stored one: a rewrite, metadata
+    /// update, removal or eviction of the entry drops it, and so does a directory that stops
+    /// taking writes. 0 turns this off. Default: an eighth of the store's maximum size, at
+    /// most 8 MiB.
+    pub fn memory_cache_size(mut self, bytes: u64) -> Self {
+        self.config.memory_cache_size = Some(bytes);
+        self
+    }
+
     /// Opens (creating if needed) the directory and recovers its entries.
     pub async fn open(self) -> Result<DiskStore, Error> {
         let DiskStoreBuilder { directory, config } = self;
         let dir = directory.clone();
-        let recovered = Blocking::spawn(move || recovery::recover(&dir, &config)).await??;
+        let mut recovered = Blocking::spawn(move || recovery::recover(&dir, &config)).await??;
+        let memory_cache_size = config
+            .memory_cache_size
+            .unwrap_or_else(|| default_memory_cache_size(config.max_size));
+        recovered.state.hot = HotEntries::new(memory_cache_size);
         let shared = Shared::new(
             directory,
             config,
@@ -186,6 +221,7 @@ impl DiskStore {
                 compaction_threshold: 2000,
                 format_version: 1,
                 write_retry_after: Duration::from_secs(60),
+                memory_cache_size: None,
             },
         }
     }
@@ -277,6 +313,8 @@ impl fmt::Debug for DiskStore {
             .field("max_size", &self.shared.config.max_size)
             .field("size", &state.entries.total_size())
             .field("entries", &state.entries.len())
+            .field("entries_in_memory", &state.hot.len())
+            .field("size_in_memory", &state.hot.size())
             .finish()
     }
 }

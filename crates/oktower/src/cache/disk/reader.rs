@@ -1,4 +1,5 @@
-//! Reading an entry: open and check its files, then stream the body from the open file.
+//! Reading an entry: from memory if it was read recently and is small, otherwise open and
+//! check its files, then stream the body from the open file.
 //!
 //! The body file stays open while it is read, so a reader keeps its version to the end even
 //! when a writer replaces the entry or eviction deletes its files (on Unix an open file
@@ -16,9 +17,11 @@ use futures_core::Stream;
 
 use super::blocking::Blocking;
 use super::entry_files::{FileKind, file_name};
-use super::journal::{EntryFiles, Record};
+use super::hot_entries::HotEntry;
+use super::journal::EntryFiles;
 use super::recovery::{corrupt, read_meta};
-use super::shared::Shared;
+use super::shared::{DEFERRED_READS_FLUSH, Shared};
+use super::state::ReadFrom;
 use crate::cache::{EntryVersion, StoreKey, StoredBody, StoredEntry};
 use crate::{Error, ErrorKind};
 
@@ -34,13 +37,18 @@ pub(super) async fn open_read(
     key: &StoreKey,
 ) -> Result<Option<StoredEntry>, Error> {
     for _ in 0..ATTEMPTS {
-        let files = {
-            let mut state = shared.state();
-            let Some(files) = state.entries.touch(key.as_str()).copied() else {
-                break;
-            };
-            state.record(&Record::Read { key: key.as_str() });
-            files
+        let found = shared.state().look_up_for_read(key, DEFERRED_READS_FLUSH);
+        let files = match found {
+            None => break,
+            Some(ReadFrom::Memory(hot)) => {
+                shared.counters.read(true);
+                return Ok(Some(StoredEntry {
+                    metadata: hot.metadata,
+                    body: StoredBody::from_bytes(hot.body),
+                    version: EntryVersion::new(hot.files.meta_id),
+                }));
+            }
+            Some(ReadFrom::Files(files)) => files,
         };
         let task_shared = Arc::clone(shared);
         let task_key = key.clone();
@@ -101,7 +109,8 @@ fn open_or_drop(shared: &Shared, key: &StoreKey, files: &EntryFiles) -> Opened {
 }
 
 /// Reads and checks the metadata, opens the body and checks its length, and reads the
-/// first chunk (for a small body, all of it: one blocking task per hit). Blocking.
+/// first chunk (for a small body, all of it: one blocking task per hit, and the entry is
+/// kept in memory for the next hits). Blocking.
 fn open_files(shared: &Shared, key: &StoreKey, files: &EntryFiles) -> io::Result<StoredEntry> {
     let metadata = read_meta(&shared.dir, key.as_str(), files)?;
     let body_path = shared
@@ -118,6 +127,14 @@ fn open_files(shared: &Shared, key: &StoreKey, files: &EntryFiles) -> io::Result
     let first = read_chunk(&mut file, files.body_len.min(CHUNK))?;
     let remaining = files.body_len - first.len() as u64;
     let body = if remaining == 0 {
+        shared.state().remember_read(
+            key,
+            HotEntry {
+                files: *files,
+                metadata: metadata.clone(),
+                body: first.clone(),
+            },
+        );
         StoredBody::from_bytes(first)
     } else {
         let chunks = DiskBody {

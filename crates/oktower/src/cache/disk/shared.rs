@@ -25,6 +25,11 @@ use crate::{Error, ErrorKind};
 /// forces them out (reads only add `READ` lines).
 pub(super) const JOURNAL_FLUSH_BYTES: usize = 8 * 1024;
 
+/// Deferred `READ` lines (one per key read since the last journal line) are written once
+/// this many keys wait for one: a read from memory then goes to the files instead, whose
+/// blocking task writes the journal.
+pub(super) const DEFERRED_READS_FLUSH: usize = 256;
+
 pub(super) struct Shared {
     pub(super) dir: PathBuf,
     pub(super) config: Config,
@@ -88,7 +93,12 @@ impl Shared {
     /// Turns writes off after `error` while doing `what`, and returns the error to report.
     pub(super) fn write_failed(&self, what: String, error: io::Error) -> Error {
         let reason = format!("{what} in {}: {error}", self.dir.display());
-        self.state().gate = disabled(reason.clone());
+        {
+            let mut state = self.state();
+            state.gate = disabled(reason.clone());
+            // The directory is in trouble: reads check the files again.
+            state.hot.clear();
+        }
         Error::from_io(
             ErrorKind::Io,
             format!("cache writes disabled: {reason}"),
@@ -148,7 +158,7 @@ impl Shared {
     /// Appends the pending journal lines. Blocking.
     pub(super) fn write_journal(&self) -> io::Result<()> {
         let mut journal = lock(&self.journal);
-        let pending = std::mem::take(&mut self.state().pending);
+        let pending = self.state().take_pending();
         match journal.as_mut() {
             Some(file) if !pending.is_empty() => {
                 self.fault_check()?;
@@ -198,7 +208,7 @@ impl Shared {
     /// off; what is already in memory stays right.
     pub(super) fn after_change(&self, obsolete: &[String]) {
         if !self.owns_directory() {
-            self.state().pending.clear();
+            self.state().discard_pending();
             return;
         }
         let written = self.write_journal();
@@ -226,6 +236,7 @@ impl Shared {
         let due = {
             let state = self.state();
             state.pending.len() >= JOURNAL_FLUSH_BYTES
+                || state.deferred_read_count() >= DEFERRED_READS_FLUSH
                 || state.needs_compaction(self.config.compaction_threshold)
         };
         if due {
@@ -236,7 +247,7 @@ impl Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // The last handle is gone: the few pending READ lines keep the LRU order across a
+        // The last handle is gone: the deferred READ lines keep the LRU order across a
         // restart. A small write, once per store.
         let _ = self.write_journal();
     }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::deferred_reads::DeferredReads;
 use super::entry_files::{FileKind, file_name};
+use super::hot_entries::{HotEntries, HotEntry};
 use super::journal::{self, EntryFiles, Record};
 use crate::cache::StoreKey;
 use crate::cache::lru::LruIndex;
@@ -23,8 +25,21 @@ pub(super) struct State {
     journal_lines: u64,
     /// Lines not yet appended to the journal file.
     pub(super) pending: Vec<u8>,
+    /// Reads whose `READ` lines are not in `pending` yet.
+    deferred_reads: DeferredReads,
+    /// Recently read small entries, served without reading their files.
+    pub(super) hot: HotEntries,
     /// Whether writes are accepted.
     pub(super) gate: WriteGate,
+}
+
+/// Where a read finds an entry.
+#[derive(Debug)]
+pub(super) enum ReadFrom {
+    /// In memory, as read and checked before.
+    Memory(HotEntry),
+    /// In its files.
+    Files(EntryFiles),
 }
 
 /// Whether a store accepts writes, and since when it does not.
@@ -68,6 +83,8 @@ impl State {
             next_id,
             journal_lines,
             pending: Vec::new(),
+            deferred_reads: DeferredReads::default(),
+            hot: HotEntries::default(),
             gate: WriteGate::Open,
         }
     }
@@ -83,10 +100,62 @@ impl State {
         self.next_id = self.next_id.max(id.saturating_add(1));
     }
 
-    /// Queues a journal line.
+    /// Queues a journal line (after the `READ` lines of the reads before it).
     pub(super) fn record(&mut self, record: &Record<'_>) {
+        self.queue_deferred_reads();
         journal::write_record(&mut self.pending, record);
         self.journal_lines += 1;
+    }
+
+    /// Marks `key` as the most recently used entry and says where to read it from. The
+    /// read's `READ` line is deferred: at most one per key goes out with the next line.
+    /// While `deferred_limit` keys or more wait for their line, the answer is the files,
+    /// so that a blocking read writes the journal.
+    pub(super) fn look_up_for_read(
+        &mut self,
+        key: &StoreKey,
+        deferred_limit: usize,
+    ) -> Option<ReadFrom> {
+        let files = *self.entries.touch(key.as_str())?;
+        self.deferred_reads.mark(key);
+        if self.deferred_reads.len() < deferred_limit
+            && let Some(hot) = self.hot.get(key.as_str(), &files)
+        {
+            return Some(ReadFrom::Memory(hot.clone()));
+        }
+        Some(ReadFrom::Files(files))
+    }
+
+    /// Keeps what a read found in `entry`'s files in memory, if they are still the current
+    /// version of `key`.
+    pub(super) fn remember_read(&mut self, key: &StoreKey, entry: HotEntry) {
+        if self.entries.get(key.as_str()) == Some(&entry.files) {
+            self.hot.remember(key, entry);
+        }
+    }
+
+    /// How many keys wait for their `READ` line.
+    pub(super) fn deferred_read_count(&self) -> usize {
+        self.deferred_reads.len()
+    }
+
+    /// The lines to append to the journal file, deferred reads included.
+    pub(super) fn take_pending(&mut self) -> Vec<u8> {
+        self.queue_deferred_reads();
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Drops the lines nobody will write (a store without its directory lock).
+    pub(super) fn discard_pending(&mut self) {
+        self.deferred_reads.clear();
+        self.pending.clear();
+    }
+
+    fn queue_deferred_reads(&mut self) {
+        let entries = &self.entries;
+        self.journal_lines += self
+            .deferred_reads
+            .drain_into(&mut self.pending, |key| entries.get(key).is_some());
     }
 
     /// Journal lines that no longer describe a live entry.
@@ -125,6 +194,7 @@ impl State {
             lines += 1;
         }
         self.pending.clear();
+        self.deferred_reads.clear();
         self.journal_lines = lines;
         text
     }
@@ -141,6 +211,7 @@ impl State {
             files,
         });
         let mut published = Published::default();
+        self.hot.forget(key.as_str());
         if let Some(old) = self.entries.insert(key.clone(), files, files.size()) {
             obsolete_files(key.as_str(), &old, Some(&files), &mut published.obsolete);
         }
@@ -148,6 +219,7 @@ impl State {
             self.record(&Record::Remove {
                 key: evicted_key.as_str(),
             });
+            self.hot.forget(evicted_key.as_str());
             obsolete_files(
                 evicted_key.as_str(),
                 &evicted,
@@ -162,6 +234,7 @@ impl State {
     /// Removes `key` and discards its write in progress; the files to delete.
     pub(super) fn remove(&mut self, key: &str) -> Option<Vec<String>> {
         self.writers.discard(key);
+        self.hot.forget(key);
         let files = self.entries.remove(key)?;
         self.record(&Record::Remove { key });
         let mut obsolete = Vec::new();
@@ -180,6 +253,7 @@ impl State {
             return None;
         }
         self.entries.remove(key);
+        self.hot.forget(key);
         self.record(&Record::Remove { key });
         let mut obsolete = Vec::new();
         obsolete_files(key, files, None, &mut obsolete);
@@ -189,6 +263,7 @@ impl State {
     /// Removes every entry and discards every write in progress; the files to delete.
     pub(super) fn remove_all(&mut self) -> Vec<String> {
         self.writers.discard_all();
+        self.hot.clear();
         let mut obsolete = Vec::new();
         for (key, files) in self.entries.drain() {
             self.record(&Record::Remove { key: key.as_str() });
