@@ -13,8 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use oktower::{
-    CacheLayer, CacheOutcome, Client, DnsOverride, Exchange, MemoryStore, Proxy, RequestBody,
-    TlsConfig,
+    CacheLayer, Client, DnsOverride, Exchange, MemoryStore, Proxy, RequestBody, TlsConfig,
 };
 use oktower_testkit::{MockResponse, MockWebServer, RecordedRequest, TestCertificates};
 use tower::ServiceBuilder;
@@ -167,8 +166,15 @@ async fn main() -> Result<(), BoxError> {
     for path in ["/fresh", "/fresh", "/validated", "/validated"] {
         println!("\nGET {path}");
         let response = client.get(url("a.test", path)).send().await?;
-        let outcome = response.extensions().get::<CacheOutcome>().copied();
-        println!("  -> {} ({outcome:?})", response.status());
+        let outcome = response.cache_outcome();
+        let sources = (
+            response.cache_response().is_some(),
+            response.network_response().is_some(),
+        );
+        println!(
+            "  -> {} ({outcome:?}; cache response, network response: {sources:?})",
+            response.status()
+        );
         response.bytes().await?;
     }
     if let Some(cache) = client.cache() {

@@ -117,6 +117,33 @@ impl Response {
             .or_else(|| self.inner.extensions().get::<Handshake>())
     }
 
+    /// The stored response's head when the cache took part (a hit, or a conditional request
+    /// that the server answered), as OkHttp's `cacheResponse`.
+    pub fn cache_response(&self) -> Option<&crate::cache::ResponseHead> {
+        self.inner
+            .extensions()
+            .get::<crate::cache::CacheResponseHead>()
+            .map(|head| &head.0)
+    }
+
+    /// The network response's head when the network answered (a miss, a bypass, or the `304`
+    /// of a conditional request), as OkHttp's `networkResponse`.
+    pub fn network_response(&self) -> Option<&crate::cache::ResponseHead> {
+        self.inner
+            .extensions()
+            .get::<crate::cache::NetworkResponseHead>()
+            .map(|head| &head.0)
+    }
+
+    /// Where the response came from: the cache's outcome (hit, stale hit, conditional hit,
+    /// miss, bypass), when the client has a cache.
+    pub fn cache_outcome(&self) -> Option<crate::CacheOutcome> {
+        self.inner
+            .extensions()
+            .get::<crate::CacheOutcome>()
+            .copied()
+    }
+
     /// The call's timings so far: queued, DNS, connect, TLS, request sent, time to first
     /// byte, and total once the body is read.
     pub fn timings(&self) -> Timings {
@@ -311,5 +338,26 @@ mod tests {
         assert_eq!(response.content_length(), Some(3));
         assert_eq!(response.chunk().await.unwrap().unwrap(), "abc");
         assert_eq!(response.chunk().await.unwrap(), None);
+    }
+
+    #[test]
+    fn cache_markers_are_read_from_the_extensions() {
+        let plain = Response::new(http::Response::new(Body::empty()));
+        assert!(plain.cache_response().is_none() && plain.network_response().is_none());
+        assert_eq!(plain.cache_outcome(), None);
+        let mut inner = http::Response::new(Body::empty());
+        let head =
+            crate::cache::ResponseHead::new(StatusCode::OK, Version::HTTP_11, HeaderMap::new());
+        inner
+            .extensions_mut()
+            .insert(crate::cache::CacheResponseHead(head));
+        inner.extensions_mut().insert(crate::CacheOutcome::Hit);
+        let hit = Response::new(inner);
+        assert_eq!(
+            hit.cache_response().map(|h| h.status()),
+            Some(StatusCode::OK)
+        );
+        assert!(hit.network_response().is_none());
+        assert_eq!(hit.cache_outcome(), Some(crate::CacheOutcome::Hit));
     }
 }
