@@ -8,7 +8,7 @@ use http::{HeaderValue, Request, Response};
 use tower_layer::{Identity, Layer, Stack};
 use tower_service::Service;
 
-use crate::client::{ClientParts, build_client};
+use crate::client::build_client;
 use crate::network_guard::NetworkExit;
 use crate::stack::{
     ApplicationSeam, CoreService, NetworkResponse, NetworkSeam, SeamLayers, application_layers,
@@ -356,6 +356,6 @@ where
         // Layers inherited from the client this builder was derived from stay outermost.
         settings.application = stacked(settings.application.take(), application);
         settings.network = stacked(settings.network.take(), network);
-        build_client(ClientParts { settings })
+        build_client(settings)
     }
 }

@@ -63,14 +63,8 @@ struct Shared {
     settings: Settings,
 }
 
-/// What [`ClientBuilder::build`] hands over.
-pub(crate) struct ClientParts {
-    pub(crate) settings: Settings,
-}
-
 /// Builds the client's stack from its settings.
-pub(crate) fn build_client(parts: ClientParts) -> Result<Client, Error> {
-    let mut settings = parts.settings;
+pub(crate) fn build_client(mut settings: Settings) -> Result<Client, Error> {
     let pool = settings.pool.clone().unwrap_or_default();
     let dispatcher = settings.dispatcher.clone().unwrap_or_default();
     let connect = settings.connect.clone().pool(pool.clone()).build()?;

@@ -145,12 +145,11 @@ impl Error {
         match error.downcast::<Error>() {
             Ok(error) => *error,
             Err(other) => {
-                let kind = if other.to_string().contains("timed out")
-                    || other.is::<io::Error>()
-                        && other
-                            .downcast_ref::<io::Error>()
-                            .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut)
-                {
+                let timed_out = other.is::<tower::timeout::error::Elapsed>()
+                    || other
+                        .downcast_ref::<io::Error>()
+                        .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut);
+                let kind = if timed_out {
                     ErrorKind::Timeout
                 } else {
                     ErrorKind::Io
@@ -390,5 +389,17 @@ mod tests {
         assert_eq!(error.recovered()[0].message(), "route 1 refused");
         assert_eq!(error.request_sent(), RequestSent::Maybe);
         assert!(format!("{error:?}").contains("route 1 refused"));
+    }
+
+    #[test]
+    fn boxed_errors_keep_oktower_errors_and_recognise_timeouts() {
+        let ours: BoxError = Box::new(Error::new(ErrorKind::Dns, "no such host"));
+        assert_eq!(Error::from_boxed(ours).kind(), ErrorKind::Dns);
+        let elapsed: BoxError = Box::new(tower::timeout::error::Elapsed::new());
+        assert_eq!(Error::from_boxed(elapsed).kind(), ErrorKind::Timeout);
+        let io_timeout: BoxError = Box::new(io::Error::from(io::ErrorKind::TimedOut));
+        assert_eq!(Error::from_boxed(io_timeout).kind(), ErrorKind::Timeout);
+        let other: BoxError = "the layer gave up, timed out or not".into();
+        assert_eq!(Error::from_boxed(other).kind(), ErrorKind::Io);
     }
 }

@@ -21,7 +21,7 @@ struct EnteredAuthority {
 
 fn authority_of(uri: &Uri) -> EnteredAuthority {
     EnteredAuthority {
-        host: uri.host().unwrap_or_default().to_ascii_lowercase(),
+        host: uri.host().unwrap_or_default().to_owned(),
         port: uri.port_u16(),
     }
 }
@@ -105,12 +105,13 @@ where
 
     fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
         if let Some(entered) = request.extensions().get::<EnteredAuthority>() {
-            let now = authority_of(request.uri());
-            if now.host != entered.host || now.port != entered.port {
+            let host = request.uri().host().unwrap_or_default();
+            let port = request.uri().port_u16();
+            if !host.eq_ignore_ascii_case(&entered.host) || port != entered.port {
                 let message = format!(
-                    "a network layer changed the request's host or port from {}:{:?} to {}:{:?}; \
+                    "a network layer changed the request's host or port from {}:{:?} to {host}:{port:?}; \
                      network layers must keep them (the connection is already chosen)",
-                    entered.host, entered.port, now.host, now.port
+                    entered.host, entered.port
                 );
                 if let Some(lease) = request
                     .extensions()
