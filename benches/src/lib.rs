@@ -4,7 +4,9 @@
 //!
 //! Everything here binds or connects to loopback addresses only.
 
+pub mod cache_hits;
 pub mod cpu;
+pub mod dispatcher_queue;
 
 use std::error::Error as StdError;
 use std::fmt;
