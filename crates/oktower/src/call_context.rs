@@ -39,6 +39,9 @@ struct Inner {
     /// The recorder of the call's timings, when the client made this context (it is also the
     /// listener).
     timings: Option<Arc<TimingsRecorder>>,
+    /// Someone hears the events beyond the timings recorder (false only for a client's call
+    /// without listeners, which lets the exchange skip what only listeners need).
+    heard: bool,
     cancel: CancellationToken,
     /// Whether `canceled` was reported, so that it is reported once.
     reported: std::sync::atomic::AtomicBool,
@@ -56,6 +59,7 @@ impl CallContext {
             inner: Arc::new(Inner {
                 listener,
                 timings: None,
+                heard: true,
                 cancel,
                 reported: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -64,15 +68,21 @@ impl CallContext {
 
     /// The context of a client's call: `recorder` hears every event (and passes it on) and
     /// gives the call's [`CallTimings`].
-    pub(crate) fn recording(recorder: Arc<TimingsRecorder>) -> Self {
+    pub(crate) fn recording(recorder: Arc<TimingsRecorder>, heard: bool) -> Self {
         CallContext {
             inner: Arc::new(Inner {
                 listener: recorder.clone(),
                 timings: Some(recorder),
+                heard,
                 cancel: CancellationToken::new(),
                 reported: std::sync::atomic::AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Whether a listener beyond the timings recorder hears this call's events.
+    pub(crate) fn is_heard(&self) -> bool {
+        self.inner.heard
     }
 
     /// The call's timings, when the client made this context.

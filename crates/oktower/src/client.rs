@@ -197,11 +197,11 @@ impl Client {
     /// The context of a new call to `uri`, with its listener and a fresh cancellation token,
     /// whose timings recorder hears every event first.
     pub(crate) fn new_context(&self, uri: &Uri) -> CallContext {
-        let listener = match &self.shared.settings.listeners {
-            Some(factory) => factory.create(uri),
-            None => NO_EVENTS.clone(),
+        let (listener, heard) = match &self.shared.settings.listeners {
+            Some(factory) => (factory.create(uri), true),
+            None => (NO_EVENTS.clone(), false),
         };
-        CallContext::recording(Arc::new(TimingsRecorder::new(listener)))
+        CallContext::recording(Arc::new(TimingsRecorder::new(listener)), heard)
     }
 
     /// Runs one call through the dispatcher and the stack.

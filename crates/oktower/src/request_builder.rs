@@ -39,10 +39,18 @@ impl IntoUrl for url::Url {
         }
         // The fragment never goes to the server.
         let mut url = self;
-        url.set_fragment(None);
-        url.as_str()
-            .parse::<Uri>()
-            .map_err(|error| bad_url(url.as_str(), error))
+        if url.fragment().is_some() {
+            url.set_fragment(None);
+        }
+        // The serialization becomes the URI's storage: checked, not copied.
+        let text: String = url.into();
+        match Uri::from_maybe_shared(bytes::Bytes::from(text)) {
+            Ok(uri) => Ok(uri),
+            Err(error) => Err(Error::new(
+                ErrorKind::Builder,
+                format!("invalid URL: {error}"),
+            )),
+        }
     }
 }
 

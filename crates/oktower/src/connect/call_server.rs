@@ -172,7 +172,8 @@ fn prepare(
     info: &ConnectionInfo,
     listener: &Arc<dyn EventListener>,
 ) -> Prepared {
-    let has_context = CallContext::of(request.extensions()).is_some();
+    // 1xx responses other than 100 only matter to a listener.
+    let heard = CallContext::of(request.extensions()).is_some_and(CallContext::is_heard);
     let (mut parts, body) = request.into_parts();
     let original_uri = parts.uri.clone();
     let original_version = parts.version;
@@ -200,7 +201,7 @@ fn prepare(
     listener.request_headers_start();
     listener.request_headers_end(&parts);
     let mut wire = Request::from_parts(parts, WireBody::new(body, tracker.clone()));
-    if !multiplexed && (has_context || expect_continue) {
+    if !multiplexed && (heard || expect_continue) {
         let listener = listener.clone();
         let tracker = tracker.clone();
         hyper::ext::on_informational(&mut wire, move |response| {
