@@ -4,6 +4,7 @@
 //!
 //! Everything here binds or connects to loopback addresses only.
 
+pub mod compare;
 pub mod cpu;
 
 use std::error::Error as StdError;
