@@ -1,8 +1,8 @@
 //! Reading a hyper response body the way a scenario asks ([`BodyMode`]), for the two clients
 //! that hand out `hyper::body::Incoming` (raw hyper and hyper-util's legacy `Client`).
 //!
-//! For S5 they gunzip with flate2 while streaming (the same zlib-rs/miniz work oktower and
-//! reqwest do transparently), counting decoded bytes.
+//! For S5 they gunzip with flate2 while streaming, counting decoded bytes: the same inflate
+//! (flate2 over miniz_oxide) that oktower and reqwest run through async-compression.
 
 use std::io::Write;
 
