@@ -8,6 +8,10 @@
 //! The server runs on its own runtime thread; each measured iteration is one request read to
 //! the end of its body, one at a time, on a current-thread client runtime (wall time).
 //!
+//! `client_memory_store_hit` and `client_disk_store_hit` are the same hits through oktower's
+//! default stack, an `oktower::Client` built with the cache (scenario S8, see
+//! `oktower_benches::cache_hits`, whose `cache_hits` binary also reports CPU per request).
+//!
 //! Run with `cargo bench -p oktower-benches --bench cache`.
 
 use std::time::Instant;
@@ -21,6 +25,7 @@ use oktower::{
     CacheOutcome, CacheStore, CallServer, Connect, ConnectLayer, DiskStore, MemoryStore,
     RequestBody,
 };
+use oktower_benches::cache_hits::{HitClient, enqueue_cacheable};
 use oktower_benches::{BareHyperServer, Http1Client, HttpVersion, SMALL_BODY};
 use oktower_testkit::{MockResponse, MockWebServer};
 use tokio::runtime::Runtime;
@@ -109,6 +114,21 @@ fn cache_hits(c: &mut Criterion) {
         filled(store, &origin, &url).await
     });
 
+    let client_dir = tempfile::tempdir().expect("a temporary directory");
+    let client_memory = client_rt
+        .block_on(async {
+            enqueue_cacheable(&origin);
+            HitClient::filled(CacheLayer::new(MemoryStore::new(1 << 20)), &origin).await
+        })
+        .expect("a client with a memory cache");
+    let client_disk = client_rt
+        .block_on(async {
+            let store = DiskStore::open(client_dir.path(), 1 << 20).await?;
+            enqueue_cacheable(&origin);
+            HitClient::filled(CacheLayer::new(store), &origin).await
+        })
+        .expect("a client with a disk cache");
+
     let mut group = c.benchmark_group("cache");
     group.throughput(Throughput::Elements(1));
     group.bench_function("raw_hyper_h1_get", |b| {
@@ -134,6 +154,22 @@ fn cache_hits(c: &mut Criterion) {
                     let start = Instant::now();
                     for _ in 0..iters {
                         assert_eq!(get(stack, &url).await, CacheOutcome::Hit);
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
+    for (name, client) in [
+        ("client_memory_store_hit", &client_memory),
+        ("client_disk_store_hit", &client_disk),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                client_rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        client.get().await.expect("a cache hit");
                     }
                     start.elapsed()
                 })

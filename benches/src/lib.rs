@@ -4,8 +4,10 @@
 //!
 //! Everything here binds or connects to loopback addresses only.
 
+pub mod cache_hits;
 pub mod compare;
 pub mod cpu;
+pub mod dispatcher_queue;
 
 use std::error::Error as StdError;
 use std::fmt;

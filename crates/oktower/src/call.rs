@@ -53,9 +53,8 @@ impl Call {
         let context = match CallContext::of(request.extensions()) {
             Some(context) => context.clone(),
             None => {
-                let (context, timings) = client.new_context(&uri);
+                let context = client.new_context(&uri);
                 request.extensions_mut().insert(context.clone());
-                request.extensions_mut().insert(timings);
                 context
             }
         };

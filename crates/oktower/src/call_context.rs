@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::Extensions;
 use tokio_util::sync::CancellationToken;
 
-use crate::{EventListener, NoEvents};
+use crate::{CallTimings, EventListener, NoEvents, TimingsRecorder};
 
 /// The listener used when a request carries no [`CallContext`].
 static NO_EVENTS: NoEvents = NoEvents;
@@ -36,6 +36,9 @@ pub struct CallContext {
 
 struct Inner {
     listener: Arc<dyn EventListener>,
+    /// The recorder of the call's timings, when the client made this context (it is also the
+    /// listener).
+    timings: Option<Arc<TimingsRecorder>>,
     cancel: CancellationToken,
     /// Whether `canceled` was reported, so that it is reported once.
     reported: std::sync::atomic::AtomicBool,
@@ -52,10 +55,29 @@ impl CallContext {
         CallContext {
             inner: Arc::new(Inner {
                 listener,
+                timings: None,
                 cancel,
                 reported: std::sync::atomic::AtomicBool::new(false),
             }),
         }
+    }
+
+    /// The context of a client's call: `recorder` hears every event (and passes it on) and
+    /// gives the call's [`CallTimings`].
+    pub(crate) fn recording(recorder: Arc<TimingsRecorder>) -> Self {
+        CallContext {
+            inner: Arc::new(Inner {
+                listener: recorder.clone(),
+                timings: Some(recorder),
+                cancel: CancellationToken::new(),
+                reported: std::sync::atomic::AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The call's timings, when the client made this context.
+    pub(crate) fn timings(&self) -> Option<CallTimings> {
+        self.inner.timings.clone().map(CallTimings::new)
     }
 
     /// The context in `extensions`, if any.

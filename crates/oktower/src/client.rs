@@ -1,7 +1,7 @@
 //! [`Client`]: the stack, ready to send requests.
 
 use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -15,12 +15,13 @@ use tower_service::Service;
 use crate::builder::Settings;
 use crate::call_guard::{CallGuard, CallWatch};
 use crate::client_body::StackBody;
+use crate::dispatcher::Slot;
 use crate::follow_up::FinalUri;
 use crate::stack::{ApplicationSeam, CoreService, MaybeCache, NetworkSeam, Seam};
 use crate::{
-    Body, BoxError, Call, CallContext, CallServer, CallTimings, ClientBuilder, ConnectionPool,
-    Dispatcher, Error, ErrorKind, EventListener, IntoUrl, NoEvents, RequestBody, RequestBuilder,
-    Response, TimingsRecorder,
+    Body, BoxError, Call, CallContext, CallServer, ClientBuilder, ConnectionPool, Dispatcher,
+    Error, ErrorKind, EventListener, IntoUrl, NoEvents, RequestBody, RequestBuilder, Response,
+    TimingsRecorder,
 };
 
 /// The listener of calls on a client without a listener factory: one for the process.
@@ -194,15 +195,13 @@ impl Client {
     }
 
     /// The context of a new call to `uri`, with its listener and a fresh cancellation token,
-    /// and the recorder of its timings (which hears every event first).
-    pub(crate) fn new_context(&self, uri: &Uri) -> (CallContext, CallTimings) {
+    /// whose timings recorder hears every event first.
+    pub(crate) fn new_context(&self, uri: &Uri) -> CallContext {
         let listener = match &self.shared.settings.listeners {
             Some(factory) => factory.create(uri),
             None => NO_EVENTS.clone(),
         };
-        let recorder = Arc::new(TimingsRecorder::new(listener));
-        let context = CallContext::new(recorder.clone());
-        (context, CallTimings::new(recorder))
+        CallContext::recording(Arc::new(TimingsRecorder::new(listener)))
     }
 
     /// Runs one call through the dispatcher and the stack.
@@ -271,13 +270,12 @@ async fn run(
     let context = match CallContext::of(request.extensions()) {
         Some(context) => context.clone(),
         None => {
-            let (context, timings) = client.new_context(request.uri());
+            let context = client.new_context(request.uri());
             request.extensions_mut().insert(context.clone());
-            request.extensions_mut().insert(timings);
             context
         }
     };
-    let timings = request.extensions().get::<CallTimings>().cloned();
+    let timings = context.timings();
     let listener = context.listener().clone();
     listener.call_start(request.uri());
     let timeout = request
@@ -287,26 +285,7 @@ async fn run(
         .or(shared.settings.call_timeout)
         .filter(|timeout| !timeout.is_zero());
     let mut watch = CallWatch::new(context, timeout, start, request.uri().clone());
-
-    let outcome = async {
-        check_request(request.uri())?;
-        if let Some(error) = watch.interrupted() {
-            return Err(error);
-        }
-        let context = watch.context().clone();
-        let admission = shared.dispatcher.admit(request.uri(), &context);
-        let slot = interruptible(&mut watch, admission).await?;
-        let mut stack = shared.stack.clone();
-        let sending = async move {
-            poll_fn(|cx| stack.poll_ready(cx)).await?;
-            stack.call(request).await
-        };
-        let response = interruptible(&mut watch, sending).await?;
-        Ok((slot, response))
-    }
-    .await;
-
-    match outcome {
+    match admit_and_send(&shared, &mut watch, request).await {
         Ok((slot, mut response)) => {
             if response.extensions().get::<FinalUri>().is_none() {
                 let uri = watch.uri().clone();
@@ -325,20 +304,53 @@ async fn run(
     }
 }
 
-/// Runs `future` until it ends or the call is canceled or out of time. When the future fails
-/// because the call was interrupted, the interruption is the error.
-async fn interruptible<T>(
+/// Waits for the call's turn in the dispatcher, then sends it down the stack; both waits end
+/// early when the call is canceled or out of time.
+async fn admit_and_send(
+    shared: &Shared,
     watch: &mut CallWatch,
-    future: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    let mut future = pin!(future);
-    poll_fn(|cx| {
-        if let Poll::Ready(outcome) = future.as_mut().poll(cx) {
-            return Poll::Ready(outcome.map_err(|error| watch.interrupted().unwrap_or(error)));
+    request: Request<RequestBody>,
+) -> Result<(Slot, http::Response<Body>), Error> {
+    check_request(request.uri())?;
+    if let Some(error) = watch.interrupted() {
+        return Err(error);
+    }
+    let context = watch.context().clone();
+    let slot = interruptible(watch, shared.dispatcher.admit(request.uri(), &context)).await?;
+    let mut stack = shared.stack.clone();
+    interruptible(watch, poll_fn(|cx| stack.poll_ready(cx))).await?;
+    let response = interruptible(watch, stack.call(request)).await?;
+    Ok((slot, response))
+}
+
+pin_project_lite::pin_project! {
+    /// Runs `future` until it ends or the call is canceled or out of time. When the future
+    /// fails because the call was interrupted, the interruption is the error. A plain struct
+    /// rather than an `async fn`, so that the future is stored once, in place.
+    struct Interruptible<'w, F> {
+        watch: &'w mut CallWatch,
+        #[pin]
+        future: F,
+    }
+}
+
+fn interruptible<F>(watch: &mut CallWatch, future: F) -> Interruptible<'_, F> {
+    Interruptible { watch, future }
+}
+
+impl<F, T> Future for Interruptible<'_, F>
+where
+    F: Future<Output = Result<T, Error>>,
+{
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(outcome) = this.future.poll(cx) {
+            return Poll::Ready(outcome.map_err(|error| this.watch.interrupted().unwrap_or(error)));
         }
-        watch.poll_interrupt(cx).map(Err)
-    })
-    .await
+        this.watch.poll_interrupt(cx).map(Err)
+    }
 }
 
 /// How long the call may take at most, in a request's extensions; wins over the client's
@@ -353,3 +365,22 @@ async fn interruptible<T>(
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallTimeout(pub Duration);
+
+#[cfg(test)]
+mod future_size_tests {
+    use super::*;
+
+    /// The size of what `make` returns, without calling it.
+    fn size_of_output<T>(_make: impl FnOnce() -> T) -> usize {
+        std::mem::size_of::<T>()
+    }
+
+    /// Every call boxes this future: a regression here costs a copy of it on every request
+    /// (it was 4.9 KB when the call-watch wrapper was an `async fn` holding its future twice).
+    #[test]
+    #[allow(unreachable_code, clippy::diverging_sub_expression)]
+    fn a_call_future_stays_small() {
+        let size = size_of_output(|| run(unreachable!(), unreachable!(), unreachable!()));
+        assert!(size <= 3 * 1024, "the call future grew to {size} bytes");
+    }
+}

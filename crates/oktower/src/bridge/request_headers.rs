@@ -127,13 +127,18 @@ fn requires_body(method: &Method) -> bool {
 
 /// `uri`'s host and non-default port, as the `Host` header carries them (no user info).
 fn host_header(uri: &Uri) -> Option<HeaderValue> {
-    let host = uri.host()?;
+    let authority = uri.authority()?;
+    let host = authority.host();
     let default_port = match uri.scheme_str() {
         Some("http" | "ws") => Some(80),
         Some("https" | "wss") => Some(443),
         _ => None,
     };
-    let value = match uri.port_u16() {
+    let value = match authority.port_u16() {
+        // Without user info the authority is exactly `host:port`: no formatting needed.
+        Some(port) if Some(port) != default_port && !authority.as_str().contains('@') => {
+            HeaderValue::from_str(authority.as_str())
+        }
         Some(port) if Some(port) != default_port => HeaderValue::try_from(format!("{host}:{port}")),
         _ => HeaderValue::from_str(host),
     };

@@ -43,8 +43,8 @@ pin_project! {
     #[project = KindProj]
     enum Kind<B> {
         Network { #[pin] body: B },
-        Teeing { #[pin] body: B, tee: Tee },
-        Stored { body: StoredBody },
+        Teeing { #[pin] body: B, tee: Box<Tee> },
+        Stored { body: Box<StoredBody> },
         Empty,
     }
 }
@@ -60,7 +60,9 @@ impl<B> ResponseBody<B> {
     /// A body read from the store.
     pub fn stored(body: StoredBody) -> Self {
         ResponseBody {
-            kind: Kind::Stored { body },
+            kind: Kind::Stored {
+                body: Box::new(body),
+            },
         }
     }
 
@@ -71,7 +73,10 @@ impl<B> ResponseBody<B> {
 
     pub(super) fn teeing(body: B, tee: Tee) -> Self {
         ResponseBody {
-            kind: Kind::Teeing { body, tee },
+            kind: Kind::Teeing {
+                body,
+                tee: Box::new(tee),
+            },
         }
     }
 

@@ -2,10 +2,10 @@
 //! returns the response with a body that gives the connection back at its end.
 
 use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, PROXY_AUTHORIZATION, TRANSFER_ENCODING};
 use http::{HeaderMap, Request, Response, StatusCode, Uri, Version};
@@ -16,8 +16,9 @@ use tower_service::Service;
 
 use super::exchange::{Exchange, ResponseTimes};
 use super::response_body::ResponseBody;
+use super::sending::{self, HeadTimeout, SendError};
 use super::wire_error::{StreamReset, from_hyper};
-use crate::connection::lease::{Lease, LeasedSender};
+use crate::connection::lease::Lease;
 use crate::connection::wire_body::{BodyTracker, WireBody};
 use crate::proxy_auth::basic_value;
 use crate::{
@@ -71,19 +72,107 @@ impl Service<Request<RequestBody>> for CallServer {
 }
 
 async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseBody>, Error> {
+    let (exchange, mut lease) = take_exchange(&request)?;
+    let listener = exchange.listener();
+    let info = exchange.info();
+    let read_timeout = exchange.read_timeout();
+    let Prepared {
+        wire,
+        tracker,
+        original_uri,
+        original_version,
+        request_close,
+    } = prepare(request, info, listener);
+
+    if let Err(failure) = poll_fn(|cx| sending::poll_ready(&mut lease, cx)).await {
+        let unsent = SendError::Unsent(Box::new(wire), failure.0);
+        return Err(unsent_or_failed(
+            unsent,
+            lease,
+            &exchange,
+            original_uri,
+            original_version,
+            None,
+        ));
+    }
+    let sent_at = SystemTime::now();
+    let started = Instant::now();
+    let sending = sending::start_sending(&mut lease, wire);
+    let outcome = HeadTimeout::new(sending, read_timeout, started, tracker.as_deref()).await;
+    let response = match outcome {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => {
+            let tracker = tracker.as_deref();
+            return Err(unsent_or_failed(
+                error,
+                lease,
+                &exchange,
+                original_uri,
+                original_version,
+                tracker,
+            ));
+        }
+        Err(timeout) => {
+            info.mark_no_new_exchanges();
+            // The request was handed to the connection: the server may have it.
+            let timeout = timeout.with_request_sent(RequestSent::Maybe);
+            return Err(fail(
+                timeout,
+                StreamReset::None,
+                lease,
+                info,
+                listener,
+                None,
+            ));
+        }
+    };
+    let received_at = SystemTime::now();
+    finish(
+        response,
+        lease,
+        &exchange,
+        tracker.as_deref(),
+        request_close,
+        ResponseTimes {
+            sent_at,
+            received_at,
+        },
+    )
+}
+
+/// The exchange [`ConnectLayer`](super::ConnectLayer) put into the request, and its lease.
+fn take_exchange(request: &Request<RequestBody>) -> Result<(Exchange, Lease), Error> {
     let Some(exchange) = request.extensions().get::<Exchange>().cloned() else {
         let message = "CallServer found no Exchange in the request: put ConnectLayer above it";
         return Err(Error::new(ErrorKind::Builder, message).with_url(request.uri().to_string()));
     };
-    let Some(mut lease) = exchange.take_lease() else {
+    let Some(lease) = exchange.take_lease() else {
         let message = "the exchange was already used: a network layer called CallServer twice";
         return Err(Error::new(ErrorKind::Builder, message).with_url(request.uri().to_string()));
     };
-    let listener = exchange.listener().clone();
-    let info = exchange.info().clone();
-    let has_context = CallContext::of(request.extensions()).is_some();
-    let read_timeout = exchange.read_timeout();
+    Ok((exchange, lease))
+}
 
+/// A request made ready for the wire, with what the exchange needs to remember of it.
+struct Prepared {
+    wire: Request<WireBody>,
+    tracker: Option<Arc<BodyTracker>>,
+    /// The request's URI and version as the connect layer gave them, to give an unsent request
+    /// back unchanged.
+    original_uri: Uri,
+    original_version: Version,
+    /// The request said `Connection: close`.
+    request_close: bool,
+}
+
+/// Puts the request in the connection's form (request target, version, proxy credentials),
+/// wires its body to the call's events and reports the request headers.
+fn prepare(
+    request: Request<RequestBody>,
+    info: &ConnectionInfo,
+    listener: &Arc<dyn EventListener>,
+) -> Prepared {
+    let has_context = CallContext::of(request.extensions()).is_some();
     let (mut parts, body) = request.into_parts();
     let original_uri = parts.uri.clone();
     let original_version = parts.version;
@@ -127,17 +216,31 @@ async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseB
     if tracker.is_none() {
         listener.response_headers_start();
     }
+    Prepared {
+        wire,
+        tracker,
+        original_uri,
+        original_version,
+        request_close,
+    }
+}
 
-    let sent_at = SystemTime::now();
-    let started = Instant::now();
-    let address = info.route().address().clone();
-    let sending = send(&mut lease, wire);
-    let outcome = with_read_timeout(sending, read_timeout, started, tracker.as_deref()).await;
-    let response = match outcome {
-        Ok(Ok(response)) => response,
-        Ok(Err(SendError::Unsent(unsent, cause))) => {
-            // The connection was closed before anything was written: another one may take
-            // the request.
+/// The error of a request that got no response. One the connection gave back unsent goes back
+/// to the connect layer (with its URI and version as they were), which sends it on another
+/// connection.
+#[cold]
+fn unsent_or_failed(
+    error: SendError,
+    lease: Lease,
+    exchange: &Exchange,
+    original_uri: Uri,
+    original_version: Version,
+    tracker: Option<&BodyTracker>,
+) -> Error {
+    let info = exchange.info();
+    let address = info.route().address();
+    match error {
+        SendError::Unsent(unsent, cause) => {
             info.mark_no_new_exchanges();
             drop(lease);
             let (mut parts, wire) = (*unsent).into_parts();
@@ -145,58 +248,44 @@ async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseB
             parts.version = original_version;
             exchange.return_unsent(Request::from_parts(parts, wire.into_inner()));
             let message = format!("the pooled connection to {} was closed", address.host());
-            let mut error = Error::new(ErrorKind::Io, message)
+            let error = Error::new(ErrorKind::Io, message)
                 .with_url(address.uri().to_string())
                 .with_request_sent(RequestSent::No);
-            if let Some(cause) = cause {
-                error = error.with_source(cause);
+            match cause {
+                Some(cause) => error.with_source(cause),
+                None => error,
             }
-            return Err(error);
         }
-        Ok(Err(SendError::Failed(error))) => {
-            let (error, reset) = from_hyper(error, &address);
-            return Err(fail(
-                error,
-                reset,
-                lease,
-                &info,
-                &listener,
-                tracker.as_deref(),
-            ));
+        SendError::Failed(error) => {
+            let (error, reset) = from_hyper(error, address);
+            fail(error, reset, lease, info, exchange.listener(), tracker)
         }
-        Err(timeout) => {
-            info.mark_no_new_exchanges();
-            // The request was handed to the connection: the server may have it.
-            let timeout = timeout.with_request_sent(RequestSent::Maybe);
-            return Err(fail(
-                timeout,
-                StreamReset::None,
-                lease,
-                &info,
-                &listener,
-                None,
-            ));
-        }
-    };
-    let received_at = SystemTime::now();
+    }
+}
 
+/// Checks the response head, reports it, and gives the response a body that releases the
+/// connection at its end.
+fn finish(
+    response: Response<Incoming>,
+    lease: Lease,
+    exchange: &Exchange,
+    tracker: Option<&BodyTracker>,
+    request_close: bool,
+    times: ResponseTimes,
+) -> Result<Response<ResponseBody>, Error> {
+    let info = exchange.info();
+    let listener = exchange.listener();
     let (mut parts, incoming) = response.into_parts();
     if tracker.is_some() {
         listener.response_headers_start();
     }
-    let abandoned_body = tracker.as_deref().is_some_and(BodyTracker::abandon);
-    if let Some(error) = check_bodiless(parts.status, &parts.headers, &address) {
+    let abandoned_body = tracker.is_some_and(BodyTracker::abandon);
+    if let Some(error) = check_bodiless(parts.status, &parts.headers, info.route().address()) {
         info.mark_no_new_exchanges();
-        return Err(fail(
-            error,
-            StreamReset::None,
-            lease,
-            &info,
-            &listener,
-            None,
-        ));
+        return Err(fail(error, StreamReset::None, lease, info, listener, None));
     }
     listener.response_headers_end(&parts);
+    let multiplexed = info.protocol().is_multiplexed();
     let reusable = multiplexed
         || !(request_close
             || abandoned_body
@@ -204,93 +293,17 @@ async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseB
             || (parts.version == Version::HTTP_10 && !has_token(&parts.headers, "keep-alive"))
             || is_close_delimited(parts.status, &parts.headers));
     parts.extensions.insert(info.clone());
-    parts.extensions.insert(ResponseTimes {
-        sent_at,
-        received_at,
-    });
-    let body = ResponseBody::new(incoming, lease, info, listener, reusable, read_timeout);
+    parts.extensions.insert(times);
+    let read_timeout = exchange.read_timeout();
+    let body = ResponseBody::new(
+        incoming,
+        lease,
+        info.clone(),
+        listener.clone(),
+        reusable,
+        read_timeout,
+    );
     Ok(Response::from_parts(parts, body))
-}
-
-/// Why a request got no response.
-enum SendError {
-    /// The connection was found closed before the request was written: it comes back.
-    Unsent(Box<Request<WireBody>>, Option<hyper::Error>),
-    /// The exchange failed after the request was (maybe) written.
-    Failed(hyper::Error),
-}
-
-/// Sends `request` on the lease's connection, after waiting for it to be ready (an HTTP/1
-/// connection becomes ready once its previous response was read).
-async fn send(
-    lease: &mut Lease,
-    request: Request<WireBody>,
-) -> Result<Response<Incoming>, SendError> {
-    let sent = match lease.sender_for_request() {
-        Some(LeasedSender::H1(sender)) => {
-            if let Err(error) = poll_fn(|cx| sender.poll_ready(cx)).await {
-                return Err(SendError::Unsent(Box::new(request), Some(error)));
-            }
-            sender.try_send_request(request).await
-        }
-        Some(LeasedSender::H2(sender)) => {
-            if let Err(error) = poll_fn(|cx| sender.poll_ready(cx)).await {
-                return Err(SendError::Unsent(Box::new(request), Some(error)));
-            }
-            sender.try_send_request(request).await
-        }
-        None => return Err(SendError::Unsent(Box::new(request), None)),
-    };
-    sent.map_err(|mut error| match error.take_message() {
-        Some(request) => SendError::Unsent(Box::new(request), Some(error.into_error())),
-        None => SendError::Failed(error.into_error()),
-    })
-}
-
-/// Waits for the response head within the read timeout, counted from the latest progress of
-/// the request body (from `started` without one).
-async fn with_read_timeout<F: Future>(
-    sending: F,
-    limit: Option<Duration>,
-    started: Instant,
-    tracker: Option<&BodyTracker>,
-) -> Result<F::Output, Error> {
-    let mut sending = pin!(sending);
-    let Some(limit) = limit else {
-        return Ok(sending.await);
-    };
-    // Created here, registered with the timer only when first polled; pinned in this future, so
-    // no allocation.
-    let mut timer = pin!(tokio::time::sleep_until(started + limit));
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = sending.as_mut().poll(cx) {
-            return Poll::Ready(Ok(output));
-        }
-        loop {
-            let base = tracker
-                .map_or(started, BodyTracker::last_progress)
-                .max(started);
-            let deadline = base + limit;
-            if timer.deadline() != deadline {
-                timer.as_mut().reset(deadline);
-            }
-            if timer.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            if deadline <= Instant::now() {
-                let waiting_for_continue =
-                    tracker.is_some_and(BodyTracker::is_waiting_for_continue);
-                let what = if waiting_for_continue {
-                    "waiting for 100 Continue"
-                } else {
-                    "waiting for the response"
-                };
-                let message = format!("timed out after {limit:?} {what}");
-                return Poll::Ready(Err(Error::new(ErrorKind::Timeout, message)));
-            }
-        }
-    })
-    .await
 }
 
 /// Reports and returns a failed exchange's error; the connection is not reused (an HTTP/2
@@ -384,5 +397,19 @@ fn origin_form(uri: &Uri) -> Uri {
     match uri.path_and_query() {
         Some(path_and_query) => Uri::from(path_and_query.clone()),
         None => Uri::from_static("/"),
+    }
+}
+
+#[cfg(test)]
+mod future_size_tests {
+    use super::*;
+
+    /// Every exchange boxes this future: it was 3.3 KB when hyper's send future was nested,
+    /// copied, in `async fn` states.
+    #[test]
+    fn the_exchange_future_stays_small() {
+        let future = call_server(Request::new(RequestBody::empty()));
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 1536, "the exchange future grew to {size} bytes");
     }
 }

@@ -26,6 +26,7 @@ mod call_server;
 mod exchange;
 mod layer;
 mod response_body;
+mod sending;
 mod service;
 mod wire_error;
 

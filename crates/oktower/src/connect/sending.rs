@@ -1,0 +1,186 @@
+//! Sending one request over a leased connection and waiting for its response head, within the
+//! read timeout: two small hand-written futures, so that [`CallServer`](super::CallServer)'s
+//! future holds hyper's send future once, in place, instead of copies of it nested in
+//! `async fn` states.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::client::conn::TrySendError;
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+
+use crate::connection::lease::{Lease, LeasedSender};
+use crate::connection::wire_body::{BodyTracker, WireBody};
+use crate::{Error, ErrorKind};
+
+/// Why a request got no response.
+pub(super) enum SendError {
+    /// The connection was found closed before the request was written: it comes back.
+    Unsent(Box<Request<WireBody>>, Option<hyper::Error>),
+    /// The exchange failed after the request was (maybe) written.
+    Failed(hyper::Error),
+}
+
+/// What hyper's `try_send_request` futures give.
+type TrySent = Result<Response<Incoming>, TrySendError<Request<WireBody>>>;
+
+/// Waits until the lease's connection can take a request (an HTTP/1 connection becomes ready
+/// once its previous response was read). `Err` when it never will: the connection is closed.
+pub(super) fn poll_ready(lease: &mut Lease, cx: &mut Context<'_>) -> Poll<Result<(), SendFailure>> {
+    let ready = match lease.sender_for_request() {
+        Some(LeasedSender::H1(sender)) => ready!(sender.poll_ready(cx)),
+        Some(LeasedSender::H2(sender)) => ready!(sender.poll_ready(cx)),
+        None => return Poll::Ready(Err(SendFailure(None))),
+    };
+    Poll::Ready(ready.map_err(|error| SendFailure(Some(error))))
+}
+
+/// A connection that cannot take a request, with hyper's reason when it gave one.
+pub(super) struct SendFailure(pub(super) Option<hyper::Error>);
+
+pin_project! {
+    /// The request handed to the connection; resolves to the response head.
+    #[project = SendingProjection]
+    pub(super) enum Sending<H1, H2> {
+        /// On an HTTP/1 connection.
+        Http1 { #[pin] future: H1 },
+        /// As a stream of an HTTP/2 connection.
+        Http2 { #[pin] future: H2 },
+        /// The lease had no sender: the request never left.
+        NoSender { request: Option<Box<Request<WireBody>>> },
+    }
+}
+
+/// Hands `request` to the lease's connection at once (hyper queues it before the returned
+/// future is first polled).
+pub(super) fn start_sending(
+    lease: &mut Lease,
+    request: Request<WireBody>,
+) -> Sending<impl Future<Output = TrySent>, impl Future<Output = TrySent>> {
+    match lease.sender_for_request() {
+        Some(LeasedSender::H1(sender)) => Sending::Http1 {
+            future: sender.try_send_request(request),
+        },
+        Some(LeasedSender::H2(sender)) => Sending::Http2 {
+            future: sender.try_send_request(request),
+        },
+        None => Sending::NoSender {
+            request: Some(Box::new(request)),
+        },
+    }
+}
+
+impl<H1, H2> Future for Sending<H1, H2>
+where
+    H1: Future<Output = TrySent>,
+    H2: Future<Output = TrySent>,
+{
+    type Output = Result<Response<Incoming>, SendError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let sent = match self.project() {
+            SendingProjection::Http1 { future } => ready!(future.poll(cx)),
+            SendingProjection::Http2 { future } => ready!(future.poll(cx)),
+            SendingProjection::NoSender { request } => {
+                // Polled again after it ended (the future contract allows anything but
+                // unsafety): stay pending rather than panic.
+                return match request.take() {
+                    Some(request) => Poll::Ready(Err(SendError::Unsent(request, None))),
+                    None => Poll::Pending,
+                };
+            }
+        };
+        Poll::Ready(sent.map_err(|mut error| match error.take_message() {
+            Some(request) => SendError::Unsent(Box::new(request), Some(error.into_error())),
+            None => SendError::Failed(error.into_error()),
+        }))
+    }
+}
+
+pin_project! {
+    /// Waits for the response head within the read timeout, counted from the latest progress
+    /// of the request body (from `started` without one). The timer is created only when the
+    /// head is not there at the first poll.
+    pub(super) struct HeadTimeout<'t, F> {
+        #[pin]
+        sending: F,
+        #[pin]
+        timer: Option<Sleep>,
+        limit: Option<Duration>,
+        started: Instant,
+        tracker: Option<&'t BodyTracker>,
+    }
+}
+
+impl<'t, F: Future> HeadTimeout<'t, F> {
+    pub(super) fn new(
+        sending: F,
+        limit: Option<Duration>,
+        started: Instant,
+        tracker: Option<&'t BodyTracker>,
+    ) -> Self {
+        HeadTimeout {
+            sending,
+            timer: None,
+            limit,
+            started,
+            tracker,
+        }
+    }
+}
+
+impl<F: Future> Future for HeadTimeout<'_, F> {
+    type Output = Result<F::Output, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Poll::Ready(output) = this.sending.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        let Some(limit) = *this.limit else {
+            return Poll::Pending;
+        };
+        let started = *this.started;
+        let tracker = *this.tracker;
+        loop {
+            let base = tracker
+                .map_or(started, BodyTracker::last_progress)
+                .max(started);
+            let deadline = base + limit;
+            let mut timer = match this.timer.as_mut().as_pin_mut() {
+                Some(timer) => timer,
+                None => {
+                    this.timer.set(Some(tokio::time::sleep_until(deadline)));
+                    continue;
+                }
+            };
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
+            if timer.poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if deadline <= Instant::now() {
+                return Poll::Ready(Err(head_timeout(limit, tracker)));
+            }
+        }
+    }
+}
+
+#[cold]
+fn head_timeout(limit: Duration, tracker: Option<&BodyTracker>) -> Error {
+    let what = if tracker.is_some_and(BodyTracker::is_waiting_for_continue) {
+        "waiting for 100 Continue"
+    } else {
+        "waiting for the response"
+    };
+    Error::new(
+        ErrorKind::Timeout,
+        format!("timed out after {limit:?} {what}"),
+    )
+}
