@@ -5,6 +5,7 @@
 //! Everything here binds or connects to loopback addresses only.
 
 pub mod cache_hits;
+pub mod compare;
 pub mod cpu;
 pub mod dispatcher_queue;
 

@@ -1,0 +1,73 @@
+//! The comparison driver's quick mode (what CI runs): every client completes every scenario
+//! against a real server process and reads every byte, and in S7 oktower coalesces the 8 host
+//! names onto 1 connection while raw hyper, hyper-util and reqwest open 8.
+
+use std::path::Path;
+
+use oktower_benches::compare::bodies::{JSON_BODY_LEN, LARGE_BODY_LEN, SMALL_BODY};
+use oktower_benches::compare::{ClientKind, RunOptions, Scenario, run};
+
+#[test]
+fn quick_mode_runs_every_scenario_with_every_client() {
+    let options = RunOptions {
+        quick: true,
+        ..RunOptions::default()
+    };
+    let report = run(&options, Path::new(env!("CARGO_BIN_EXE_compare"))).expect("the quick run");
+    assert_eq!(report.scenarios.len(), Scenario::ALL.len());
+    for scenario in &report.scenarios {
+        let body_len = match scenario.scenario {
+            Scenario::S4 => LARGE_BODY_LEN,
+            Scenario::S5 => JSON_BODY_LEN,
+            _ => SMALL_BODY.len(),
+        } as u64;
+        assert_eq!(scenario.clients.len(), ClientKind::ALL.len());
+        for client in &scenario.clients {
+            assert_eq!(
+                client.bytes,
+                body_len * scenario.requests as u64,
+                "{} with {}: body bytes read",
+                scenario.scenario,
+                client.kind
+            );
+            assert!(client.cpu_us_per_request >= 0.0 && client.throughput > 0.0);
+        }
+    }
+
+    let s7 = report
+        .scenarios
+        .iter()
+        .find(|scenario| scenario.scenario == Scenario::S7)
+        .expect("S7 ran");
+    for client in &s7.clients {
+        let expected = if client.kind == ClientKind::Oktower {
+            1
+        } else {
+            8
+        };
+        assert_eq!(
+            client.connections, expected,
+            "S7 connections opened by {}",
+            client.kind
+        );
+    }
+    let s6 = report
+        .scenarios
+        .iter()
+        .find(|scenario| scenario.scenario == Scenario::S6)
+        .expect("S6 ran");
+    for client in &s6.clients {
+        // Every request, the two warm-up requests included, had its own connection.
+        assert_eq!(
+            client.connections,
+            s6.requests as u64 + 2,
+            "S6 connections opened by {}",
+            client.kind
+        );
+    }
+    assert!(
+        report
+            .markdown()
+            .contains("| S7 | opens 1 connection | 1 connection(s) | met |")
+    );
+}
