@@ -4,7 +4,7 @@
 //! # Data structure
 //!
 //! Every call gets an increasing [`CallId`] when it arrives, so ids are arrival order. Each
-//! host keeps its running count and its waiters (a `BTreeSet` of ids: its first element is the
+//! host keeps its running count and its waiters (a `BTreeMap` by id: its first element is the
 //! host's oldest waiter, and a waiter that leaves is removed in `O(log n)`). Hosts that have
 //! waiters *and* room under the per-host limit are *runnable*; they sit in one `BTreeMap`
 //! keyed by the id of their oldest waiter. Promotion pops the smallest key, which is exactly
@@ -13,12 +13,15 @@
 //! waiter's id if it still has room. Every operation therefore costs `O(log n)`, never a scan
 //! of the waiters. Only a change of the per-host limit visits every host (not every waiter).
 //!
+//! Calls and hosts live in slabs (vectors with free lists). A call's [`CallKey`] names its
+//! call slot and its host slot, so once a call has arrived (one hash of its host name), its
+//! promotion and its departure find everything by index, without hashing anything.
+//!
 //! The invariant kept after every operation: either no host is runnable or the global limit
 //! is reached. So a call that arrives while both limits have room is admitted at once without
 //! overtaking anyone.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 
 /// The identity of one call in the dispatcher, in arrival order.
 pub(crate) type CallId = u64;
@@ -27,42 +30,71 @@ pub(crate) type CallId = u64;
 /// find its entry without allocating its name again).
 const MIN_SWEEP_AT: usize = 64;
 
-/// Per-host FIFO queues under a global and a per-host limit.
+/// Where one call is kept: its call slot, its host's slot, and its id (which tells a reused
+/// call slot from the one the key was made for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CallKey {
+    call: usize,
+    host: usize,
+    id: CallId,
+}
+
+impl CallKey {
+    /// The call's id (its place in arrival order).
+    pub(crate) fn id(&self) -> CallId {
+        self.id
+    }
+}
+
+/// What [`Admission::arrive`] decided for a new call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Arrival {
+    /// Where the call is kept.
+    pub(crate) key: CallKey,
+    /// `true`: the call runs now; `false`: it waits.
+    pub(crate) admitted: bool,
+}
+
+/// Per-host FIFO queues under a global and a per-host limit; each call carries a `T` (the
+/// dispatcher's context and waker of the call).
 #[derive(Debug)]
-pub(crate) struct Admission {
+pub(crate) struct Admission<T> {
     max_requests: usize,
     max_requests_per_host: usize,
     running: usize,
     queued: usize,
-    hosts: HashMap<Arc<str>, Host>,
-    /// Hosts with waiters and room under the per-host limit, by the id of their oldest waiter.
-    runnable: BTreeMap<CallId, Arc<str>>,
+    /// Host name (lower-cased) → its slot in `hosts`.
+    host_slots: HashMap<Box<str>, usize>,
+    hosts: Vec<Host>,
+    free_hosts: Vec<usize>,
+    calls: Vec<CallSlot<T>>,
+    free_calls: Vec<usize>,
+    /// Hosts with waiters and room under the per-host limit (their slots), by the id of
+    /// their oldest waiter.
+    runnable: BTreeMap<CallId, usize>,
     next_id: CallId,
     /// When the host map reaches this size, idle hosts are dropped from it.
     sweep_at: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Host {
-    name: Arc<str>,
     running: usize,
-    waiters: BTreeSet<CallId>,
+    /// Waiting calls: id → call slot.
+    waiters: BTreeMap<CallId, usize>,
     /// This host's key in `Admission::runnable`, if it is there.
     runnable_key: Option<CallId>,
 }
 
-/// What [`Admission::arrive`] decided for a new call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Arrival {
-    /// The call's id.
-    pub(crate) id: CallId,
-    /// The host key the call counts against (shared with the dispatcher's host entry).
-    pub(crate) host: Arc<str>,
-    /// `true`: the call runs now; `false`: it waits.
-    pub(crate) admitted: bool,
+#[derive(Debug)]
+struct CallSlot<T> {
+    id: CallId,
+    waiting: bool,
+    /// `None`: the slot is free.
+    payload: Option<T>,
 }
 
-impl Admission {
+impl<T> Admission<T> {
     /// An empty dispatcher core with these limits (each at least 1).
     pub(crate) fn new(max_requests: usize, max_requests_per_host: usize) -> Self {
         Admission {
@@ -70,7 +102,11 @@ impl Admission {
             max_requests_per_host: max_requests_per_host.max(1),
             running: 0,
             queued: 0,
-            hosts: HashMap::new(),
+            host_slots: HashMap::new(),
+            hosts: Vec::new(),
+            free_hosts: Vec::new(),
+            calls: Vec::new(),
+            free_calls: Vec::new(),
             runnable: BTreeMap::new(),
             next_id: 0,
             sweep_at: MIN_SWEEP_AT,
@@ -100,26 +136,24 @@ impl Admission {
     /// Calls running for `host`.
     #[cfg(test)]
     pub(crate) fn running_for(&self, host: &str) -> usize {
-        self.hosts.get(host).map_or(0, |entry| entry.running)
+        self.host_slots
+            .get(host)
+            .map_or(0, |&slot| self.hosts[slot].running)
     }
 
-    /// A new call to `host` (already lower-cased) arrives: it runs at once when both limits
-    /// have room, and waits at the end of its host's queue otherwise.
-    pub(crate) fn arrive(&mut self, host: &str) -> Arrival {
+    /// A new call to `host` (already lower-cased) carrying `payload` arrives: it runs at once
+    /// when both limits have room, and waits at the end of its host's queue otherwise.
+    pub(crate) fn arrive(&mut self, host: &str, payload: T) -> Arrival {
         let id = self.next_id;
         self.next_id += 1;
-        if !self.hosts.contains_key(host) {
-            self.sweep_if_large();
-            let name: Arc<str> = Arc::from(host);
-            self.hosts.insert(name.clone(), Host::new(name));
-        }
-        let entry = self
-            .hosts
-            .get_mut(host)
-            .expect("the host entry was just found or inserted");
-        let name = entry.name.clone();
+        let host_slot = match self.host_slots.get(host) {
+            Some(&slot) => slot,
+            None => self.add_host(host),
+        };
+        let entry = &mut self.hosts[host_slot];
         let admitted =
             self.running < self.max_requests && entry.running < self.max_requests_per_host;
+        let call_slot = self.free_calls.pop().unwrap_or(self.calls.len());
         if admitted {
             // The invariant says no host is runnable while the global limit has room, so
             // this host has no waiters and the call overtakes no one.
@@ -127,119 +161,194 @@ impl Admission {
             entry.running += 1;
             self.running += 1;
         } else {
-            entry.waiters.insert(id);
+            entry.waiters.insert(id, call_slot);
             self.queued += 1;
-            refresh(entry, self.max_requests_per_host, &mut self.runnable);
+            refresh(
+                entry,
+                host_slot,
+                self.max_requests_per_host,
+                &mut self.runnable,
+            );
+        }
+        let slot = CallSlot {
+            id,
+            waiting: !admitted,
+            payload: Some(payload),
+        };
+        match self.calls.get_mut(call_slot) {
+            Some(free) => *free = slot,
+            None => self.calls.push(slot),
         }
         Arrival {
-            id,
-            host: name,
+            key: CallKey {
+                call: call_slot,
+                host: host_slot,
+                id,
+            },
             admitted,
         }
     }
 
-    /// A running call to `host` finished: its slot is freed and waiters are promoted into
-    /// `promoted`, oldest first. Returns `false` (and changes nothing) if `host` had no
-    /// running call.
-    pub(crate) fn finish(&mut self, host: &str, promoted: &mut Vec<CallId>) -> bool {
-        let Some(entry) = self.hosts.get_mut(host) else {
-            return false;
-        };
-        if entry.running == 0 {
-            return false;
-        }
-        entry.running -= 1;
-        self.running = self.running.saturating_sub(1);
-        refresh(entry, self.max_requests_per_host, &mut self.runnable);
-        self.promote(promoted);
-        true
+    /// The payload of call `key` and whether it is still waiting; `None` once it has left.
+    pub(crate) fn call_mut(&mut self, key: CallKey) -> Option<(&mut T, bool)> {
+        let slot = self
+            .calls
+            .get_mut(key.call)
+            .filter(|slot| slot.id == key.id)?;
+        let waiting = slot.waiting;
+        slot.payload.as_mut().map(|payload| (payload, waiting))
     }
 
-    /// The waiting call `id` to `host` leaves the queue without running (canceled, dropped).
-    /// Returns `false` if it was not waiting.
-    pub(crate) fn withdraw(&mut self, host: &str, id: CallId) -> bool {
-        let Some(entry) = self.hosts.get_mut(host) else {
-            return false;
-        };
-        if !entry.waiters.remove(&id) {
-            return false;
-        }
-        self.queued = self.queued.saturating_sub(1);
-        refresh(entry, self.max_requests_per_host, &mut self.runnable);
-        // Removing a waiter frees no slot, so nothing else becomes runnable.
-        true
+    /// Every call's payload, waiting or running.
+    pub(crate) fn payloads(&self) -> impl Iterator<Item = &T> {
+        self.calls.iter().filter_map(|slot| slot.payload.as_ref())
     }
 
-    /// Sets the global limit (at least 1); a higher limit promotes waiters into `promoted`.
-    /// Calls already running above a lowered limit keep running.
-    pub(crate) fn set_max_requests(&mut self, max: usize, promoted: &mut Vec<CallId>) {
+    /// Call `key` leaves: a waiting call leaves its queue; a running call frees its slot and
+    /// waiters are promoted, oldest first, each handed to `promoted`. Returns the call's
+    /// payload, or `None` (changing nothing) if the call already left.
+    pub(crate) fn leave(
+        &mut self,
+        key: CallKey,
+        promoted: impl FnMut(CallId, &mut T),
+    ) -> Option<T> {
+        let slot = self
+            .calls
+            .get_mut(key.call)
+            .filter(|slot| slot.id == key.id)?;
+        let payload = slot.payload.take()?;
+        let waiting = slot.waiting;
+        self.free_calls.push(key.call);
+        let entry = self
+            .hosts
+            .get_mut(key.host)
+            .expect("a call's host is kept while the call is known");
+        if waiting {
+            entry.waiters.remove(&key.id);
+            self.queued = self.queued.saturating_sub(1);
+            refresh(
+                entry,
+                key.host,
+                self.max_requests_per_host,
+                &mut self.runnable,
+            );
+            // Removing a waiter frees no slot, so nothing else becomes runnable.
+        } else {
+            entry.running = entry.running.saturating_sub(1);
+            self.running = self.running.saturating_sub(1);
+            refresh(
+                entry,
+                key.host,
+                self.max_requests_per_host,
+                &mut self.runnable,
+            );
+            self.promote(promoted);
+        }
+        Some(payload)
+    }
+
+    /// Sets the global limit (at least 1); a higher limit promotes waiters, handing each to
+    /// `promoted`. Calls already running above a lowered limit keep running.
+    pub(crate) fn set_max_requests(&mut self, max: usize, promoted: impl FnMut(CallId, &mut T)) {
         self.max_requests = max.max(1);
         self.promote(promoted);
     }
 
-    /// Sets the per-host limit (at least 1); a higher limit promotes waiters into
+    /// Sets the per-host limit (at least 1); a higher limit promotes waiters, handing each to
     /// `promoted`. Visits every known host once.
-    pub(crate) fn set_max_requests_per_host(&mut self, max: usize, promoted: &mut Vec<CallId>) {
+    pub(crate) fn set_max_requests_per_host(
+        &mut self,
+        max: usize,
+        promoted: impl FnMut(CallId, &mut T),
+    ) {
         self.max_requests_per_host = max.max(1);
-        for entry in self.hosts.values_mut() {
-            refresh(entry, self.max_requests_per_host, &mut self.runnable);
+        for &host_slot in self.host_slots.values() {
+            refresh(
+                &mut self.hosts[host_slot],
+                host_slot,
+                self.max_requests_per_host,
+                &mut self.runnable,
+            );
         }
         self.promote(promoted);
     }
 
     /// Admits the oldest runnable waiters while the global limit has room.
-    fn promote(&mut self, promoted: &mut Vec<CallId>) {
+    fn promote(&mut self, mut promoted: impl FnMut(CallId, &mut T)) {
         while self.running < self.max_requests {
-            let Some((id, host)) = self.runnable.pop_first() else {
+            let Some((id, host_slot)) = self.runnable.pop_first() else {
                 break;
             };
-            let Some(entry) = self.hosts.get_mut(&*host) else {
+            let entry = &mut self.hosts[host_slot];
+            entry.runnable_key = None;
+            let Some((first, call_slot)) = entry.waiters.pop_first() else {
                 continue;
             };
-            entry.runnable_key = None;
-            entry.waiters.remove(&id);
+            debug_assert_eq!(first, id, "a host is runnable under its oldest waiter");
             entry.running += 1;
             self.running += 1;
             self.queued = self.queued.saturating_sub(1);
-            promoted.push(id);
-            refresh(entry, self.max_requests_per_host, &mut self.runnable);
+            refresh(
+                entry,
+                host_slot,
+                self.max_requests_per_host,
+                &mut self.runnable,
+            );
+            if let Some(call) = self.calls.get_mut(call_slot) {
+                call.waiting = false;
+                if let Some(payload) = call.payload.as_mut() {
+                    promoted(first, payload);
+                }
+            }
         }
+    }
+
+    /// Adds an entry for `host`, first dropping idle hosts if many are known.
+    #[cold]
+    fn add_host(&mut self, host: &str) -> usize {
+        self.sweep_if_large();
+        let slot = match self.free_hosts.pop() {
+            Some(slot) => slot,
+            None => {
+                self.hosts.push(Host::default());
+                self.hosts.len() - 1
+            }
+        };
+        self.host_slots.insert(Box::from(host), slot);
+        slot
     }
 
     /// Drops idle hosts from the map once it has grown to `sweep_at` entries, then lets it
     /// grow to twice what is left: amortized `O(1)` per new host.
     fn sweep_if_large(&mut self) {
-        if self.hosts.len() < self.sweep_at {
+        if self.host_slots.len() < self.sweep_at {
             return;
         }
-        self.hosts
-            .retain(|_, entry| entry.running > 0 || !entry.waiters.is_empty());
-        self.sweep_at = (self.hosts.len() * 2).max(MIN_SWEEP_AT);
+        let hosts = &self.hosts;
+        let free_hosts = &mut self.free_hosts;
+        self.host_slots.retain(|_, &mut slot| {
+            let entry = &hosts[slot];
+            let busy = entry.running > 0 || !entry.waiters.is_empty();
+            if !busy {
+                free_hosts.push(slot);
+            }
+            busy
+        });
+        self.sweep_at = (self.host_slots.len() * 2).max(MIN_SWEEP_AT);
     }
 
     /// How many host entries are kept (for tests of the sweep).
     #[cfg(test)]
     pub(crate) fn known_hosts(&self) -> usize {
-        self.hosts.len()
+        self.host_slots.len()
     }
 }
 
-impl Host {
-    fn new(name: Arc<str>) -> Self {
-        Host {
-            name,
-            running: 0,
-            waiters: BTreeSet::new(),
-            runnable_key: None,
-        }
-    }
-}
-
-/// Puts `entry` in `runnable` under its oldest waiter's id if it has waiters and room under
-/// `per_host`, and takes it out otherwise.
-fn refresh(entry: &mut Host, per_host: usize, runnable: &mut BTreeMap<CallId, Arc<str>>) {
+/// Puts `entry` (in host slot `slot`) in `runnable` under its oldest waiter's id if it has
+/// waiters and room under `per_host`, and takes it out otherwise.
+fn refresh(entry: &mut Host, slot: usize, per_host: usize, runnable: &mut BTreeMap<CallId, usize>) {
     let wanted = if entry.running < per_host {
-        entry.waiters.first().copied()
+        entry.waiters.first_key_value().map(|(&id, _)| id)
     } else {
         None
     };
@@ -250,7 +359,7 @@ fn refresh(entry: &mut Host, per_host: usize, runnable: &mut BTreeMap<CallId, Ar
         runnable.remove(&old);
     }
     if let Some(new) = wanted {
-        runnable.insert(new, entry.name.clone());
+        runnable.insert(new, slot);
     }
     entry.runnable_key = wanted;
 }

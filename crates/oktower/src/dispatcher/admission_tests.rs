@@ -1,8 +1,138 @@
 //! Tests of the admission core, against a model that is OkHttp's `promoteAndExecute` scan.
 
+use std::collections::HashMap;
+
 use proptest::prelude::*;
 
 use super::*;
+
+/// The core as the tests drive it: calls named by id and host, as the dispatcher's
+/// registrations name them by key. Each call's payload is its id.
+struct Core {
+    inner: Admission<CallId>,
+    running: HashMap<String, Vec<CallKey>>,
+    waiting: HashMap<CallId, (String, CallKey)>,
+}
+
+/// What [`Core::arrive`] decided.
+struct TestArrival {
+    id: CallId,
+    admitted: bool,
+}
+
+impl Core {
+    fn new(max_requests: usize, per_host: usize) -> Self {
+        Core {
+            inner: Admission::new(max_requests, per_host),
+            running: HashMap::new(),
+            waiting: HashMap::new(),
+        }
+    }
+
+    fn arrive(&mut self, host: &str) -> TestArrival {
+        let id = self.inner.next_id;
+        let arrival = self.inner.arrive(host, id);
+        assert_eq!(arrival.key.id(), id);
+        if arrival.admitted {
+            self.running
+                .entry(host.to_owned())
+                .or_default()
+                .push(arrival.key);
+        } else {
+            self.waiting.insert(id, (host.to_owned(), arrival.key));
+        }
+        TestArrival {
+            id,
+            admitted: arrival.admitted,
+        }
+    }
+
+    /// Moves the promoted calls from waiting to running.
+    fn record(&mut self, promoted: &[CallId]) {
+        for id in promoted {
+            let (host, key) = self
+                .waiting
+                .remove(id)
+                .expect("a promoted call was waiting");
+            assert_eq!(
+                self.inner.call_mut(key).map(|(p, w)| (*p, w)),
+                Some((*id, false))
+            );
+            self.running.entry(host).or_default().push(key);
+        }
+    }
+
+    /// Finishes one running call to `host` (any: they are alike); `false` if none runs.
+    fn finish(&mut self, host: &str, promoted: &mut Vec<CallId>) -> bool {
+        let Some(key) = self.running.get_mut(host).and_then(Vec::pop) else {
+            return false;
+        };
+        let left = self.inner.leave(key, |id, payload| {
+            assert_eq!(id, *payload);
+            promoted.push(id);
+        });
+        assert_eq!(left, Some(key.id()));
+        assert!(self.inner.leave(key, |_, _| panic!("left twice")).is_none());
+        self.record(promoted);
+        true
+    }
+
+    /// The waiting call `id` to `host` leaves; `false` if it was not waiting there.
+    fn withdraw(&mut self, host: &str, id: CallId) -> bool {
+        match self.waiting.get(&id) {
+            Some((waiting_host, _)) if waiting_host == host => {}
+            _ => return false,
+        }
+        let (_, key) = self.waiting.remove(&id).expect("just found");
+        assert_eq!(
+            self.inner.call_mut(key).map(|(_, waiting)| waiting),
+            Some(true)
+        );
+        let left = self
+            .inner
+            .leave(key, |_, _| panic!("a withdrawal promotes no one"));
+        assert_eq!(left, Some(id));
+        assert!(self.inner.call_mut(key).is_none());
+        true
+    }
+
+    fn set_max_requests(&mut self, max: usize, promoted: &mut Vec<CallId>) {
+        self.inner.set_max_requests(max, |id, _| promoted.push(id));
+        self.record(promoted);
+    }
+
+    fn set_max_requests_per_host(&mut self, max: usize, promoted: &mut Vec<CallId>) {
+        self.inner
+            .set_max_requests_per_host(max, |id, _| promoted.push(id));
+        self.record(promoted);
+    }
+
+    fn running_count(&self) -> usize {
+        self.inner.running_count()
+    }
+
+    fn queued_count(&self) -> usize {
+        self.inner.queued_count()
+    }
+
+    fn max_requests(&self) -> usize {
+        self.inner.max_requests()
+    }
+
+    fn max_requests_per_host(&self) -> usize {
+        self.inner.max_requests_per_host()
+    }
+
+    fn running_for(&self, host: &str) -> usize {
+        let count = self.inner.running_for(host);
+        assert_eq!(count, self.running.get(host).map_or(0, Vec::len));
+        count
+    }
+
+    fn known_hosts(&self) -> usize {
+        self.inner.known_hosts()
+    }
+}
 
 /// OkHttp's algorithm, written as plainly as possible: one ready queue in arrival order,
 /// scanned from the start on every promotion.
@@ -86,17 +216,16 @@ proptest! {
     #[test]
     fn matches_okhttps_scan(max in 1..6usize, per_host in 1..4usize,
                             ops in proptest::collection::vec(op(), 1..200)) {
-        let mut core = Admission::new(max, per_host);
+        let mut core = Core::new(max, per_host);
         let mut model = Model::new(max, per_host);
         let mut last_admitted_per_host: HashMap<String, CallId> = HashMap::new();
         for op in ops {
-            let mut promoted = Vec::new();
+            let mut promoted: Vec<CallId> = Vec::new();
             let running_before = core.running_count();
             match op {
                 Op::Arrive(host) => {
                     let host = HOSTS[host];
                     let arrival = core.arrive(host);
-                    prop_assert_eq!(&*arrival.host, host);
                     let model_admitted = model.arrive(host);
                     prop_assert_eq!(arrival.admitted, model_admitted);
                     if arrival.admitted {
@@ -157,7 +286,7 @@ proptest! {
 
 #[test]
 fn admits_up_to_the_limits_then_queues() {
-    let mut core = Admission::new(3, 2);
+    let mut core = Core::new(3, 2);
     assert!(core.arrive("a").admitted);
     assert!(core.arrive("a").admitted);
     let third_a = core.arrive("a");
@@ -181,7 +310,7 @@ fn admits_up_to_the_limits_then_queues() {
 
 #[test]
 fn the_oldest_runnable_waiter_goes_first_across_hosts() {
-    let mut core = Admission::new(1, 5);
+    let mut core = Core::new(1, 5);
     assert!(core.arrive("a").admitted);
     let b = core.arrive("b");
     let a = core.arrive("a");
@@ -196,7 +325,7 @@ fn the_oldest_runnable_waiter_goes_first_across_hosts() {
 
 #[test]
 fn finishing_or_withdrawing_unknown_calls_changes_nothing() {
-    let mut core = Admission::new(1, 1);
+    let mut core = Core::new(1, 1);
     let mut promoted = Vec::new();
     assert!(!core.finish("nobody", &mut promoted));
     let running = core.arrive("a");
@@ -215,7 +344,7 @@ fn finishing_or_withdrawing_unknown_calls_changes_nothing() {
 
 #[test]
 fn raising_limits_promotes_and_lowering_keeps_running_calls() {
-    let mut core = Admission::new(2, 1);
+    let mut core = Core::new(2, 1);
     let ids: Vec<_> = (0..4).map(|_| core.arrive("a")).collect();
     assert_eq!(core.running_count(), 1);
     let mut promoted = Vec::new();
@@ -246,7 +375,7 @@ fn raising_limits_promotes_and_lowering_keeps_running_calls() {
 
 #[test]
 fn idle_hosts_are_swept_once_many_are_known() {
-    let mut core = Admission::new(64, 5);
+    let mut core = Core::new(64, 5);
     let mut promoted = Vec::new();
     let busy = core.arrive("busy");
     assert!(busy.admitted);
@@ -262,7 +391,7 @@ fn idle_hosts_are_swept_once_many_are_known() {
 
 #[test]
 fn thousands_of_waiters_are_promoted_in_order() {
-    let mut core = Admission::new(8, 2);
+    let mut core = Core::new(8, 2);
     let hosts: Vec<String> = (0..20).map(|n| format!("h{n}")).collect();
     let mut running: Vec<(CallId, usize)> = Vec::new();
     let mut order: Vec<Vec<CallId>> = vec![Vec::new(); hosts.len()];
@@ -293,4 +422,42 @@ fn thousands_of_waiters_are_promoted_in_order() {
     for ids in &order {
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "per-host FIFO");
     }
+}
+
+#[test]
+fn a_reused_call_slot_does_not_answer_to_an_old_key() {
+    let mut core: Admission<&str> = Admission::new(1, 1);
+    let first = core.arrive("a", "first");
+    assert_eq!(core.leave(first.key, |_, _| {}), Some("first"));
+    let second = core.arrive("a", "second");
+    let waiting = core.arrive("a", "waiting");
+    assert_eq!(second.key.call, first.key.call, "the call slot is reused");
+    assert!(core.call_mut(first.key).is_none());
+    assert_eq!(core.leave(first.key, |_, _| panic!("promoted")), None);
+    assert_eq!((core.running_count(), core.queued_count()), (1, 1));
+    let mut payloads: Vec<_> = core.payloads().copied().collect();
+    payloads.sort_unstable();
+    assert_eq!(payloads, vec!["second", "waiting"]);
+    let mut promoted = Vec::new();
+    assert_eq!(
+        core.leave(second.key, |id, payload| promoted.push((id, *payload))),
+        Some("second")
+    );
+    assert_eq!(promoted, vec![(waiting.key.id(), "waiting")]);
+    assert_eq!(
+        core.call_mut(waiting.key).map(|(p, w)| (*p, w)),
+        Some(("waiting", false))
+    );
+}
+
+#[test]
+fn a_swept_host_slot_is_reused() {
+    let mut core: Admission<()> = Admission::new(1000, 5);
+    for n in 0..MIN_SWEEP_AT * 3 {
+        let arrival = core.arrive(&format!("h{n}"), ());
+        assert!(arrival.admitted);
+        assert!(core.leave(arrival.key, |_, _| {}).is_some());
+    }
+    assert!(core.hosts.len() <= MIN_SWEEP_AT + 1, "{}", core.hosts.len());
+    assert!(core.known_hosts() <= MIN_SWEEP_AT);
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::DispatcherLayer;
-use super::shared::{IdleCallback, Shared};
+use super::shared::{IdleCallback, Shared, Wakers};
 
 /// OkHttp's default global limit.
 const DEFAULT_MAX_REQUESTS: usize = 64;
@@ -65,10 +65,12 @@ impl Dispatcher {
     /// Sets how many calls may run at once in all (0 is taken as 1). Raising it starts
     /// waiting calls at once; lowering it stops no running call.
     pub fn set_max_requests(&self, max: usize) {
-        let mut promoted = Vec::new();
+        let mut wakers = Wakers::default();
         let mut state = self.shared.lock();
-        state.admission.set_max_requests(max, &mut promoted);
-        let after = Shared::mark_promoted(&mut state, &promoted, false);
+        state
+            .admission
+            .set_max_requests(max, |_, promoted| wakers.take_from(promoted));
+        let after = state.after_unlock(wakers, false);
         drop(state);
         after.run(&self.shared);
     }
@@ -83,12 +85,12 @@ impl Dispatcher {
     /// Sets how many calls to one host may run at once (0 is taken as 1). Raising it starts
     /// waiting calls at once; lowering it stops no running call.
     pub fn set_max_requests_per_host(&self, max: usize) {
-        let mut promoted = Vec::new();
+        let mut wakers = Wakers::default();
         let mut state = self.shared.lock();
         state
             .admission
-            .set_max_requests_per_host(max, &mut promoted);
-        let after = Shared::mark_promoted(&mut state, &promoted, false);
+            .set_max_requests_per_host(max, |_, promoted| wakers.take_from(promoted));
+        let after = state.after_unlock(wakers, false);
         drop(state);
         after.run(&self.shared);
     }

@@ -108,12 +108,72 @@ where
 }
 
 /// The key a request counts against: its URI's host, lower-cased (borrowed when it already
-/// is), or `""` when it has none.
+/// is), or `""` when it has none. The host is what [`http::Uri::host`] returns (after any
+/// `user@`, up to the port; an IPv6 literal with its brackets), found and checked for upper
+/// case in one pass over the authority.
 pub(super) fn host_key(uri: &http::Uri) -> Cow<'_, str> {
-    let host = uri.host().unwrap_or("");
-    if host.bytes().any(|byte| byte.is_ascii_uppercase()) {
+    let Some(authority) = uri.authority() else {
+        return Cow::Borrowed("");
+    };
+    let authority = authority.as_str();
+    let bytes = authority.as_bytes();
+    let start = bytes
+        .iter()
+        .rposition(|&byte| byte == b'@')
+        .map_or(0, |at| at + 1);
+    let mut end = bytes.len();
+    let mut upper = false;
+    let bracketed = bytes.get(start) == Some(&b'[');
+    for (offset, &byte) in bytes[start..].iter().enumerate() {
+        if bracketed && byte == b']' {
+            end = start + offset + 1;
+            break;
+        }
+        if !bracketed && byte == b':' {
+            end = start + offset;
+            break;
+        }
+        upper |= byte.is_ascii_uppercase();
+    }
+    // `start` follows an ASCII `@` and `end` is at an ASCII `:` or after an ASCII `]`, so
+    // both are character boundaries.
+    let host = authority.get(start..end).unwrap_or("");
+    if upper {
         Cow::Owned(host.to_ascii_lowercase())
     } else {
         Cow::Borrowed(host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_key;
+
+    /// `host_key` finds the same host as `http::Uri::host`, lower-cased.
+    #[test]
+    fn host_key_matches_uri_host_lower_cased() {
+        for uri in [
+            "http://a.test/",
+            "http://A.Test:8080/x",
+            "https://user:pw@Example.COM:443/",
+            "http://u@v@host.test/",
+            "http://[::1]:80/",
+            "http://[FE80::1]/",
+            "http://xn--bcher-kva.test/",
+            "http://h/",
+            "/relative/only",
+            "http://127.0.0.1:9/",
+        ] {
+            let parsed: http::Uri = uri.parse().unwrap();
+            let expected = parsed.host().unwrap_or("").to_ascii_lowercase();
+            let key = host_key(&parsed);
+            assert_eq!(key, expected, "{uri}");
+            let lower = !parsed
+                .host()
+                .unwrap_or("")
+                .bytes()
+                .any(|b| b.is_ascii_uppercase());
+            assert_eq!(matches!(key, std::borrow::Cow::Borrowed(_)), lower, "{uri}");
+        }
     }
 }

@@ -1,14 +1,13 @@
-//! The dispatcher's shared state: the admission core, the calls it knows (with their
-//! contexts and wakers), the idle callback; and [`Registration`], one call's place in it.
+//! The dispatcher's shared state: the admission core with every call's context and waker,
+//! the idle callback; and [`Registration`], one call's place in it.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
 use tokio::sync::Notify;
 
-use super::admission::{Admission, CallId};
+use super::admission::{Admission, CallId, CallKey};
 use crate::CallContext;
 
 /// The callback run each time the dispatcher becomes idle.
@@ -22,35 +21,37 @@ pub(crate) struct Shared {
 }
 
 pub(crate) struct State {
-    pub(crate) admission: Admission,
-    calls: HashMap<CallId, Call>,
+    pub(crate) admission: Admission<Call>,
     pub(crate) idle_callback: Option<IdleCallback>,
 }
 
-struct Call {
+/// What the dispatcher keeps of one call.
+#[derive(Debug)]
+pub(crate) struct Call {
     context: CallContext,
-    phase: Phase,
-}
-
-enum Phase {
-    /// Waiting in the queue; the waker of the future waiting for its turn.
-    Queued(Option<Waker>),
-    /// Holding a slot.
-    Running,
+    /// While the call waits: the waker of the future waiting for its turn.
+    waker: Option<Waker>,
 }
 
 /// One call's place in the dispatcher: while queued, its ticket; once admitted, its slot.
 /// Dropping it leaves the queue or frees the slot (promoting the next waiters).
 pub(crate) struct Registration {
     shared: Arc<Shared>,
-    id: CallId,
-    host: Arc<str>,
+    key: CallKey,
+}
+
+/// The wakers of promoted calls, kept to be woken once the lock is released. The first is
+/// held inline: a finished call usually promotes at most one waiter.
+#[derive(Default)]
+pub(crate) struct Wakers {
+    first: Option<Waker>,
+    more: Vec<Waker>,
 }
 
 /// What has to happen once the lock is released: waiters to wake, the idle transition.
 #[must_use]
 pub(crate) struct AfterUnlock {
-    wakers: Vec<Waker>,
+    wakers: Wakers,
     idle_callback: Option<IdleCallback>,
     became_idle: bool,
 }
@@ -60,7 +61,6 @@ impl Shared {
         Shared {
             state: Mutex::new(State {
                 admission: Admission::new(max_requests, max_requests_per_host),
-                calls: HashMap::new(),
                 idle_callback: None,
             }),
             idle: Notify::new(),
@@ -80,19 +80,14 @@ impl Shared {
         host: &str,
         context: CallContext,
     ) -> (Registration, bool) {
-        let mut state = self.lock();
-        let arrival = state.admission.arrive(host);
-        let phase = if arrival.admitted {
-            Phase::Running
-        } else {
-            Phase::Queued(None)
+        let call = Call {
+            context,
+            waker: None,
         };
-        state.calls.insert(arrival.id, Call { context, phase });
-        drop(state);
+        let arrival = self.lock().admission.arrive(host, call);
         let registration = Registration {
             shared: self.clone(),
-            id: arrival.id,
-            host: arrival.host,
+            key: arrival.key,
         };
         (registration, arrival.admitted)
     }
@@ -101,57 +96,63 @@ impl Shared {
     pub(crate) fn contexts(&self) -> Vec<CallContext> {
         let state = self.lock();
         state
-            .calls
-            .values()
+            .admission
+            .payloads()
             .map(|call| call.context.clone())
             .collect()
     }
 
-    /// Marks `promoted` calls as running and collects their wakers; `call_left`: a call just
-    /// left, so the dispatcher may have become idle.
-    pub(crate) fn mark_promoted(
-        state: &mut State,
-        promoted: &[CallId],
-        call_left: bool,
-    ) -> AfterUnlock {
-        let mut wakers = Vec::with_capacity(promoted.len());
-        for id in promoted {
-            if let Some(call) = state.calls.get_mut(id)
-                && let Phase::Queued(waker) = std::mem::replace(&mut call.phase, Phase::Running)
-                && let Some(waker) = waker
-            {
-                wakers.push(waker);
-            }
-        }
-        let became_idle = call_left && state.admission.running_count() == 0;
+    fn leave(&self, key: CallKey) {
+        let mut wakers = Wakers::default();
+        let mut state = self.lock();
+        let call = state
+            .admission
+            .leave(key, |_, promoted| wakers.take_from(promoted));
+        let after = state.after_unlock(wakers, call.is_some());
+        drop(state);
+        after.run(self);
+        // The call's context is released outside the lock.
+        drop(call);
+    }
+}
+
+impl State {
+    /// What to do once the lock is released: wake `wakers` and, if `call_left` (a call just
+    /// left) made the dispatcher idle, run the idle callback.
+    pub(crate) fn after_unlock(&self, wakers: Wakers, call_left: bool) -> AfterUnlock {
+        let became_idle = call_left && self.admission.running_count() == 0;
         AfterUnlock {
             wakers,
             idle_callback: if became_idle {
-                state.idle_callback.clone()
+                self.idle_callback.clone()
             } else {
                 None
             },
             became_idle,
         }
     }
+}
 
-    fn leave(&self, id: CallId, host: &str) {
-        let mut state = self.lock();
-        let Some(call) = state.calls.remove(&id) else {
+impl Wakers {
+    /// Keeps the waker of the `promoted` call (now running), if it has one.
+    pub(crate) fn take_from(&mut self, promoted: &mut Call) {
+        let Some(waker) = promoted.waker.take() else {
             return;
         };
-        let mut promoted = Vec::new();
-        match call.phase {
-            Phase::Queued(_) => {
-                state.admission.withdraw(host, id);
-            }
-            Phase::Running => {
-                state.admission.finish(host, &mut promoted);
-            }
+        if self.first.is_none() {
+            self.first = Some(waker);
+        } else {
+            self.more.push(waker);
         }
-        let after = Shared::mark_promoted(&mut state, &promoted, true);
-        drop(state);
-        after.run(self);
+    }
+
+    fn wake(self) {
+        if let Some(waker) = self.first {
+            waker.wake();
+        }
+        for waker in self.more {
+            waker.wake();
+        }
     }
 }
 
@@ -159,9 +160,7 @@ impl AfterUnlock {
     /// Wakes the promoted waiters and, if the dispatcher became idle, runs the idle callback
     /// and wakes [`Dispatcher::idle`](super::Dispatcher::idle) waiters.
     pub(crate) fn run(self, shared: &Shared) {
-        for waker in self.wakers {
-            waker.wake();
-        }
+        self.wakers.wake();
         if self.became_idle {
             if let Some(callback) = self.idle_callback {
                 callback();
@@ -176,31 +175,35 @@ impl Registration {
     /// promoted.
     pub(crate) fn poll_admitted(&self, waker: &Waker) -> bool {
         let mut state = self.shared.lock();
-        match state.calls.get_mut(&self.id).map(|call| &mut call.phase) {
-            Some(Phase::Queued(slot)) => {
-                match slot {
+        match state.admission.call_mut(self.key) {
+            Some((call, true)) => {
+                match &call.waker {
                     Some(current) if current.will_wake(waker) => {}
-                    _ => *slot = Some(waker.clone()),
+                    _ => call.waker = Some(waker.clone()),
                 }
                 false
             }
             // Unknown calls do not wait: there is nothing that would wake them.
-            Some(Phase::Running) | None => true,
+            Some((_, false)) | None => true,
         }
+    }
+
+    /// The call's id (its place in arrival order).
+    fn id(&self) -> CallId {
+        self.key.id()
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.shared.leave(self.id, &self.host);
+        self.shared.leave(self.key);
     }
 }
 
 impl fmt::Debug for Registration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registration")
-            .field("id", &self.id)
-            .field("host", &self.host)
+            .field("id", &self.id())
             .finish()
     }
 }
