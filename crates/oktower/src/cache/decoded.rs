@@ -18,7 +18,7 @@ use super::CachedResponse;
 /// memory answers [`none`](Self::none), and the layer decodes the bytes at each read.
 ///
 /// ```
-/// use oktower::DecodedMetadata;
+/// use oktower::cache::DecodedMetadata;
 ///
 /// let slot = DecodedMetadata::slot();
 /// assert!(!slot.is_filled());
