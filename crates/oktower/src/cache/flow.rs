@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use super::heads::ResponseHead;
 use super::layer::CacheShared;
-use super::network::{Sent, drain, finish_network, store_key, stores_method};
+use super::network::{Sent, drain, finish_network, stores_method};
 use super::revalidate::{self, Revalidation};
 use super::serve::{Candidate, serve, unsatisfiable};
 use super::{
@@ -84,7 +84,7 @@ where
     let storable_method = stores_method(&parts, has_override);
     let cache_uri = cache_uri(&parts).clone();
     let key = if storable_method || is_head {
-        store_key(&cache_uri)
+        shared.keys.key_of(&cache_uri)
     } else {
         None
     };
@@ -92,7 +92,7 @@ where
         Some(key) => lookup(&shared, key, &parts, &cache_uri).await,
         None => None,
     };
-    let strategy = CacheStrategy::compute(now, &parts, candidate.as_ref().map(|c| &c.entry));
+    let strategy = CacheStrategy::compute(now, &parts, candidate.as_ref().map(|c| &*c.entry));
     let decision = Decision::of(strategy);
 
     let (candidate, condition, bypass) = match (decision, candidate) {
@@ -111,7 +111,7 @@ where
                     key,
                     cache_uri,
                     storable_method,
-                    entry: candidate.entry.clone(),
+                    entry: Arc::clone(&candidate.entry),
                     version: candidate.version,
                     condition,
                 };
@@ -119,7 +119,7 @@ where
             }
             let head = candidate.head();
             let Candidate { entry, body, .. } = candidate;
-            return Ok(serve(entry, body, is_head, outcome, head, None, listener));
+            return Ok(serve(&entry, body, is_head, outcome, head, None, listener));
         }
         (Decision::Conditional(condition), Some(candidate)) => {
             listener.cache_conditional_hit(&candidate.entry.to_response().into_parts().0);
@@ -216,7 +216,8 @@ where
 }
 
 /// Reads the entry stored under `key` if it answers the request. A store that fails or an
-/// entry that does not decode is a miss (the undecodable entry is removed).
+/// entry that does not decode is a miss (the undecodable entry is removed). The metadata is
+/// decoded once per version a store keeps in memory (see [`super::DecodedMetadata`]).
 async fn lookup(
     shared: &CacheShared,
     key: &StoreKey,
@@ -224,9 +225,17 @@ async fn lookup(
     cache_uri: &Uri,
 ) -> Option<Candidate> {
     let stored = shared.store.open_read(key).await.ok()??;
-    let Ok(entry) = CachedResponse::decode(&stored.metadata) else {
-        let _ = shared.store.remove(key).await;
-        return None;
+    let entry = match stored.decoded.get() {
+        Some(entry) => Arc::clone(entry),
+        None => {
+            let Ok(entry) = CachedResponse::decode(&stored.metadata) else {
+                let _ = shared.store.remove(key).await;
+                return None;
+            };
+            let entry = Arc::new(entry);
+            stored.decoded.fill(&entry);
+            entry
+        }
     };
     entry
         .matches(cache_uri, &Method::GET, &parts.headers)
@@ -249,7 +258,7 @@ fn serve_stale<RB>(
     let head = candidate.head();
     let outcome = CacheOutcome::StaleHit;
     serve(
-        candidate.entry,
+        &candidate.entry,
         candidate.body,
         is_head,
         outcome,
@@ -291,7 +300,7 @@ where
     let network_head = ResponseHead::new(head.status, head.version, head.headers);
     let outcome = CacheOutcome::ConditionalHit;
     serve(
-        merged,
+        &merged,
         candidate.body,
         is_head,
         outcome,

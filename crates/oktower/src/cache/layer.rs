@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use tower_layer::Layer;
 
+use super::key_memo::StoreKeyMemo;
 use super::stats::{CacheCounters, CacheStats};
 use super::{Cache, CacheStore, StoreKey};
 
@@ -20,6 +21,8 @@ pub(super) struct CacheShared {
     pub(super) counters: Arc<CacheCounters>,
     /// Entries being revalidated in the background, at most one revalidation each.
     pub(super) revalidating: Mutex<HashSet<StoreKey>>,
+    /// The store keys of recently requested URLs.
+    pub(super) keys: StoreKeyMemo,
 }
 
 impl CacheShared {
@@ -62,6 +65,7 @@ impl CacheLayer {
                 clock: Arc::new(SystemTime::now),
                 counters: Arc::default(),
                 revalidating: Mutex::default(),
+                keys: StoreKeyMemo::default(),
             }),
         }
     }
@@ -76,6 +80,7 @@ impl CacheLayer {
             clock: Arc::new(clock),
             counters: Arc::clone(&shared.counters),
             revalidating: Mutex::default(),
+            keys: StoreKeyMemo::default(),
         });
         self
     }

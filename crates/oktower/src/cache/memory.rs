@@ -13,8 +13,8 @@ use super::store::key_stream_of;
 use super::store_stats::StoreCounters;
 use super::writer_slots::{SlotEnd, WriterSlots};
 use super::{
-    CacheStore, CommitOutcome, EntryVersion, EntryWriter, KeyStream, StoreFuture, StoreKey,
-    StoreStats, StoreStatus, StoredBody, StoredEntry, WriteEntry,
+    CacheStore, CommitOutcome, DecodedMetadata, EntryVersion, EntryWriter, KeyStream, StoreFuture,
+    StoreKey, StoreStats, StoreStatus, StoredBody, StoredEntry, WriteEntry,
 };
 use crate::{Error, ErrorKind};
 
@@ -61,6 +61,8 @@ struct State {
 
 struct MemoryEntry {
     metadata: Bytes,
+    /// The cache layer's decoded `metadata`, filled at the first read of this version.
+    decoded: DecodedMetadata,
     body: Bytes,
     version: u64,
 }
@@ -71,6 +73,7 @@ impl State {
         let size = (metadata.len() + body.len()) as u64;
         let entry = MemoryEntry {
             metadata,
+            decoded: DecodedMetadata::slot(),
             body,
             version: self.next_version,
         };
@@ -122,6 +125,7 @@ impl CacheStore for MemoryStore {
                 metadata: entry.metadata.clone(),
                 body: StoredBody::from_bytes(entry.body.clone()),
                 version: EntryVersion::new(entry.version),
+                decoded: entry.decoded.clone(),
             });
         self.shared.counters.read(found.is_some());
         Box::pin(std::future::ready(Ok(found)))

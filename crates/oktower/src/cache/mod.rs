@@ -69,6 +69,7 @@ pub use strategy::{CacheStrategy, Condition, NetworkReason};
 pub use vary::{has_vary_all, vary_matches, varying_request_headers};
 
 // Storage: the `CacheStore` trait and its engines.
+mod decoded;
 mod disk;
 mod entry_writer;
 mod guard;
@@ -79,6 +80,7 @@ mod store_key;
 mod store_stats;
 mod stored_body;
 mod writer_slots;
+pub use decoded::DecodedMetadata;
 pub use disk::{DiskStore, DiskStoreBuilder};
 pub use entry_writer::{CommitOutcome, EntryWriter, WriteEntry};
 pub use memory::MemoryStore;
@@ -91,6 +93,7 @@ pub use stored_body::{BodyChunks, StoredBody};
 mod flow;
 mod future;
 mod heads;
+mod key_memo;
 mod layer;
 mod network;
 mod response_body;

@@ -20,7 +20,7 @@ pub(super) struct Revalidation {
     pub(super) key: StoreKey,
     pub(super) cache_uri: Uri,
     pub(super) storable_method: bool,
-    pub(super) entry: CachedResponse,
+    pub(super) entry: Arc<CachedResponse>,
     pub(super) version: EntryVersion,
     pub(super) condition: Option<(HeaderName, HeaderValue)>,
 }

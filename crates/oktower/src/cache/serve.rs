@@ -1,15 +1,18 @@
 //! Responses the cache layer makes itself: a stored response served, and the `504` for an
 //! `only-if-cached` request it cannot satisfy.
 
+use std::sync::Arc;
+
 use http::{Response, StatusCode, Version, response};
 
 use super::heads::{CacheResponseHead, NetworkResponseHead, ResponseHead};
 use super::{CacheOutcome, CachedResponse, ResponseBody, StoredBody};
 use crate::EventListener;
 
-/// A stored entry as read for one request: its decoded head, its body and its version.
+/// A stored entry as read for one request: its decoded head (shared with the store's
+/// in-memory copy, if it keeps one), its body and its version.
 pub(super) struct Candidate {
-    pub(super) entry: CachedResponse,
+    pub(super) entry: Arc<CachedResponse>,
     pub(super) body: StoredBody,
     pub(super) version: super::EntryVersion,
 }
@@ -28,7 +31,7 @@ impl Candidate {
 /// `entry` served with `body` (none for `HEAD`), marked with `outcome`, the stored head and,
 /// after a `304`, the network head; `cache_hit` is reported.
 pub(super) fn serve<RB>(
-    entry: CachedResponse,
+    entry: &CachedResponse,
     body: StoredBody,
     is_head: bool,
     outcome: CacheOutcome,
@@ -39,9 +42,9 @@ pub(super) fn serve<RB>(
     let mut head = Response::new(()).into_parts().0;
     head.status = entry.status;
     head.version = entry.version;
-    head.headers = entry.headers;
-    if let Some(handshake) = entry.handshake {
-        head.extensions.insert(handshake);
+    head.headers = entry.headers.clone();
+    if let Some(handshake) = &entry.handshake {
+        head.extensions.insert(handshake.clone());
     }
     head.extensions.insert(outcome);
     head.extensions.insert(CacheResponseHead(cache_head));

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_core::Stream;
 
-use super::{EntryWriter, StoreKey, StoreStats, StoreStatus, StoredBody};
+use super::{DecodedMetadata, EntryWriter, StoreKey, StoreStats, StoreStatus, StoredBody};
 use crate::Error;
 
 /// The future a [`CacheStore`] operation returns.
@@ -54,6 +54,9 @@ pub struct StoredEntry {
     pub body: StoredBody,
     /// The version read, for [`CacheStore::update_metadata`].
     pub version: EntryVersion,
+    /// Where the cache layer keeps its decoded form of `metadata`, for a version the store
+    /// holds in memory; [`DecodedMetadata::none`] otherwise.
+    pub decoded: DecodedMetadata,
 }
 
 /// Storage for cached responses: entries made of a key, opaque metadata bytes and a body

@@ -2,6 +2,7 @@
 
 use std::borrow::Borrow;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::{Error, ErrorKind};
 
@@ -25,14 +26,14 @@ pub const MAX_STORE_KEY_LEN: usize = 120;
 /// # Ok::<(), oktower::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StoreKey(Box<str>);
+pub struct StoreKey(Arc<str>);
 
 impl StoreKey {
     /// Checks `key` against the alphabet and the length limit.
     pub fn new(key: impl Into<String>) -> Result<Self, Error> {
         let key = key.into();
         if is_valid(&key) {
-            Ok(StoreKey(key.into_boxed_str()))
+            Ok(StoreKey(Arc::from(key)))
         } else {
             Err(Error::new(
                 ErrorKind::Builder,

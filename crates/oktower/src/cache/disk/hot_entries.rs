@@ -9,8 +9,8 @@
 use bytes::Bytes;
 
 use super::journal::EntryFiles;
-use crate::cache::StoreKey;
 use crate::cache::lru::LruIndex;
+use crate::cache::{DecodedMetadata, StoreKey};
 
 /// Bodies up to this many bytes are kept (a larger body streams from its file anyway).
 pub(super) const MAX_HOT_BODY: u64 = 64 * 1024;
@@ -20,6 +20,8 @@ pub(super) const MAX_HOT_BODY: u64 = 64 * 1024;
 pub(super) struct HotEntry {
     pub(super) files: EntryFiles,
     pub(super) metadata: Bytes,
+    /// The cache layer's decoded `metadata`, filled at its first read.
+    pub(super) decoded: DecodedMetadata,
     pub(super) body: Bytes,
 }
 
@@ -106,6 +108,7 @@ mod tests {
         HotEntry {
             files: files(id, body.len() as u64),
             metadata: Bytes::from_static(b"meta"),
+            decoded: DecodedMetadata::slot(),
             body: Bytes::from_static(body),
         }
     }

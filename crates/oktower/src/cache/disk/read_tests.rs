@@ -212,6 +212,7 @@ fn hot_entry(id: u64) -> HotEntry {
     HotEntry {
         files: files(id),
         metadata: Bytes::from_static(b"meta"),
+        decoded: crate::cache::DecodedMetadata::slot(),
         body: Bytes::from_static(b"body"),
     }
 }

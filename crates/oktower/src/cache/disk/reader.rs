@@ -22,7 +22,7 @@ use super::journal::EntryFiles;
 use super::recovery::{corrupt, read_meta};
 use super::shared::{DEFERRED_READS_FLUSH, Shared};
 use super::state::ReadFrom;
-use crate::cache::{EntryVersion, StoreKey, StoredBody, StoredEntry};
+use crate::cache::{DecodedMetadata, EntryVersion, StoreKey, StoredBody, StoredEntry};
 use crate::{Error, ErrorKind};
 
 /// Bytes read per chunk.
@@ -46,6 +46,7 @@ pub(super) async fn open_read(
                     metadata: hot.metadata,
                     body: StoredBody::from_bytes(hot.body),
                     version: EntryVersion::new(hot.files.meta_id),
+                    decoded: hot.decoded,
                 }));
             }
             Some(ReadFrom::Files(files)) => files,
@@ -126,12 +127,15 @@ fn open_files(shared: &Shared, key: &StoreKey, files: &EntryFiles) -> io::Result
     }
     let first = read_chunk(&mut file, files.body_len.min(CHUNK))?;
     let remaining = files.body_len - first.len() as u64;
+    let mut decoded = DecodedMetadata::none();
     let body = if remaining == 0 {
+        decoded = DecodedMetadata::slot();
         shared.state().remember_read(
             key,
             HotEntry {
                 files: *files,
                 metadata: metadata.clone(),
+                decoded: decoded.clone(),
                 body: first.clone(),
             },
         );
@@ -148,6 +152,7 @@ fn open_files(shared: &Shared, key: &StoreKey, files: &EntryFiles) -> io::Result
         metadata,
         body,
         version: EntryVersion::new(files.meta_id),
+        decoded,
     })
 }
 
