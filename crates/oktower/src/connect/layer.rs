@@ -59,8 +59,9 @@ pub(crate) struct ConnectSettings {
     pub(crate) user_agent: HeaderValue,
     /// The listener of requests that carry no call context.
     pub(crate) no_events: Arc<dyn EventListener>,
-    /// Addresses built recently, so that an exchange to a known host allocates none.
-    pub(crate) addresses: RwLock<Vec<Address>>,
+    /// Addresses built recently, with the URI authority they were last found by, so that an
+    /// exchange to a known host allocates nothing and parses no host.
+    pub(crate) addresses: RwLock<Vec<(http::uri::Authority, Address)>>,
 }
 
 /// How many addresses [`ConnectSettings::addresses`] keeps.
@@ -70,24 +71,41 @@ impl ConnectSettings {
     /// The address of `uri` under these settings.
     pub(crate) fn address(&self, uri: &http::Uri) -> Result<Address, Error> {
         let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
-        if let (Some(host), Ok(cache)) = (uri.host(), self.addresses.read()) {
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-            let known = cache.iter().find(|address| {
-                address.port() == port
-                    && (address.scheme() == crate::Scheme::Https) == https
-                    && address.host().eq_ignore_ascii_case(host)
+        let Some(authority) = uri.authority() else {
+            return self.build_address(uri);
+        };
+        if let Ok(cache) = self.addresses.read() {
+            // The same authority text as before: the common case, with no parsing at all.
+            let same_text = cache.iter().find(|(seen, address)| {
+                (address.scheme() == crate::Scheme::Https) == https
+                    && seen.as_str() == authority.as_str()
             });
-            if let Some(address) = known {
+            if let Some((_, address)) = same_text {
                 return Ok(address.clone());
             }
         }
-        let address = self.build_address(uri)?;
+        let host = authority.host();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let known = self.addresses.read().ok().and_then(|cache| {
+            cache
+                .iter()
+                .find(|(_, address)| {
+                    address.port() == port
+                        && (address.scheme() == crate::Scheme::Https) == https
+                        && address.host().eq_ignore_ascii_case(host)
+                })
+                .map(|(_, address)| address.clone())
+        });
+        let address = match known {
+            Some(address) => address,
+            None => self.build_address(uri)?,
+        };
         if let Ok(mut cache) = self.addresses.write() {
             if cache.len() >= ADDRESS_CACHE_SIZE {
                 cache.remove(0);
             }
-            cache.push(address.clone());
+            cache.push((authority.clone(), address.clone()));
         }
         Ok(address)
     }
