@@ -375,6 +375,47 @@ async fn a_stalled_response_head_times_out_and_the_connection_is_dropped() {
 }
 
 #[tokio::test]
+async fn a_pooled_connection_times_out_its_next_exchange_too() {
+    // An HTTP/1 connection keeps one read timer for all its exchanges: the second exchange's
+    // deadline must count from its own start.
+    let mut setup = Setup::http1(|b| b.read_timeout(Duration::from_secs(1))).await;
+    setup.server.enqueue(MockResponse::new().body("first"));
+    setup.server.enqueue(
+        MockResponse::new()
+            .body("late")
+            .headers_delay(Duration::from_secs(3600)),
+    );
+    let url = setup.url();
+    let first = send(&mut setup.stack, get(&url)).await.unwrap();
+    assert_eq!(first.body, "first");
+    assert_eq!(setup.pool.idle_connection_count(), 1);
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let started = Instant::now();
+    let error = send(&mut setup.stack, get(&url)).await.err().unwrap();
+    // Tokio rounds timers up to the millisecond.
+    let waited = started.elapsed();
+    assert!(
+        (Duration::from_secs(1)..=Duration::from_millis(1002)).contains(&waited),
+        "{waited:?}"
+    );
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
+    assert!(
+        error.message().contains("waiting for the response"),
+        "{error}"
+    );
+    assert_eq!(setup.pool.connection_count(), 0);
+    // Both exchanges went over the one connection.
+    for exchange in 0..2 {
+        let request = setup.server.take_request(PATIENCE).await.unwrap();
+        assert_eq!(
+            (request.connection_index(), request.exchange_index()),
+            (0, exchange)
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_stalled_response_body_times_out_and_the_connection_is_dropped() {
     let mut setup = Setup::http1(|b| b.read_timeout(Duration::from_secs(1))).await;
     setup.server.enqueue(

@@ -31,11 +31,20 @@ async fn sequential_requests_reuse_one_connection() {
         server.enqueue(MockResponse::new().body(format!("answer {i}")));
     }
     let mut ids = Vec::new();
+    let mut previous_received = std::time::SystemTime::UNIX_EPOCH;
     for i in 0..3 {
         let got = send(&mut stack, get(&url)).await.unwrap();
         assert_eq!(got.body, format!("answer {i}"));
         assert_eq!(got.info.protocol(), Protocol::Http11);
         ids.push(got.info.id());
+        // The response's ConnectionInfo says when this exchange was sent and answered.
+        let times = got
+            .info
+            .response_times()
+            .expect("a network response's times");
+        assert!(previous_received <= times.sent_at, "{times:?}");
+        assert!(times.sent_at <= times.received_at, "{times:?}");
+        previous_received = times.received_at;
     }
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
     for exchange in 0..3 {

@@ -1,8 +1,9 @@
 //! What must be equal for two requests to share a connection.
 
+use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::sync::{Arc, LazyLock};
 
 use crate::{Dns, Error, ErrorKind, Protocol, Proxy, ProxySelector};
 
@@ -232,7 +233,7 @@ impl AddressBuilder {
 
     /// The address.
     pub fn build(self) -> Address {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut hasher = ADDRESS_HASH_KEYS.build_hasher();
         hash_inner(&self.inner, &mut hasher);
         Address {
             inner: Arc::new(self.inner),
@@ -255,6 +256,36 @@ impl Eq for Address {}
 impl Hash for Address {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_u64(self.hash);
+    }
+}
+
+/// The keys of every address's hash: random per process, so that the hash (computed once per
+/// address) can key maps without hashing it again ([`AddressMap`]).
+static ADDRESS_HASH_KEYS: LazyLock<RandomState> = LazyLock::new(RandomState::new);
+
+/// A map keyed by [`Address`] that uses the address's own hash (computed once, with random
+/// keys, when the address was built) instead of hashing it again on every lookup.
+pub(crate) type AddressMap<V> =
+    std::collections::HashMap<Address, V, BuildHasherDefault<AddressHasher>>;
+
+/// Passes an [`Address`]'s precomputed hash through.
+#[derive(Default)]
+pub(crate) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only addresses are hashed here, and they write one u64; mix anything else in anyway.
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
     }
 }
 

@@ -4,11 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::{Handshake, Protocol, Route};
+use crate::{Handshake, Protocol, ResponseTimes, Route};
 
 /// The connection an exchange runs on: its route, protocol, TLS handshake, a process-unique id,
 /// and whether it was reached by HTTP/2 coalescing (its certificate covers this host, though it
-/// was opened for another).
+/// was opened for another). On a response (in its extensions, as
+/// [`CallServer`](crate::CallServer) returns it) it also says when the request was sent and the
+/// response head received ([`response_times`](Self::response_times)).
 ///
 /// Cheap to clone: the description is shared with the pool's connection, and so are its two
 /// switches, [`mark_no_new_exchanges`](Self::mark_no_new_exchanges) and
@@ -32,6 +34,9 @@ use crate::{Handshake, Protocol, Route};
 pub struct ConnectionInfo {
     shared: Arc<Described>,
     coalesced: bool,
+    /// Set on the response's copy: one extension carries both, instead of two inserts per
+    /// response.
+    times: Option<ResponseTimes>,
 }
 
 /// The part of a [`ConnectionInfo`] every exchange on the connection shares.
@@ -63,12 +68,42 @@ impl ConnectionInfo {
             no_new_exchanges: AtomicBool::new(false),
             no_coalesced_exchanges: AtomicBool::new(false),
         });
-        ConnectionInfo { shared, coalesced }
+        ConnectionInfo {
+            shared,
+            coalesced,
+            times: None,
+        }
     }
 
     /// The description of an exchange on the connection `shared` describes.
     pub(crate) fn of(shared: Arc<Described>, coalesced: bool) -> Self {
-        ConnectionInfo { shared, coalesced }
+        ConnectionInfo {
+            shared,
+            coalesced,
+            times: None,
+        }
+    }
+
+    /// This description, for the response that came with `times`.
+    pub(crate) fn with_response_times(mut self, times: ResponseTimes) -> Self {
+        self.times = Some(times);
+        self
+    }
+
+    /// When the request was sent and the response head received, on a response's
+    /// `ConnectionInfo` (OkHttp's `sentRequestAtMillis` and `receivedResponseAtMillis`);
+    /// `None` before there is a response (in a network layer's request, in events).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use oktower::{Address, ConnectionInfo, NoProxy, Protocol, Proxy, Route, Scheme, SystemDns};
+    /// # let address = Address::builder(Scheme::Http, "a.test", 80, Arc::new(SystemDns), Arc::new(NoProxy)).build();
+    /// # let route = Route::new(address, Proxy::Direct, "127.0.0.1:80".parse().unwrap());
+    /// let info = ConnectionInfo::new(7, route, Protocol::Http11, None, false);
+    /// assert!(info.response_times().is_none());
+    /// ```
+    pub fn response_times(&self) -> Option<ResponseTimes> {
+        self.times
     }
 
     /// A process-unique connection id, in the order connections were opened.
@@ -130,6 +165,7 @@ impl fmt::Debug for ConnectionInfo {
             .field("protocol", &self.shared.protocol)
             .field("tls", &self.shared.handshake.is_some())
             .field("coalesced", &self.coalesced)
+            .field("response_times", &self.times)
             .finish()
     }
 }

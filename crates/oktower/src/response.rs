@@ -110,6 +110,13 @@ impl Response {
         self.inner.extensions().get::<ConnectionInfo>()
     }
 
+    /// When the request was sent and the response head received (OkHttp's
+    /// `sentRequestAtMillis` and `receivedResponseAtMillis`); `None` for a response that did
+    /// not come from the network.
+    pub fn response_times(&self) -> Option<crate::ResponseTimes> {
+        self.connection().and_then(ConnectionInfo::response_times)
+    }
+
     /// The TLS handshake of the connection (or of the stored response, for a cache hit).
     pub fn handshake(&self) -> Option<&Handshake> {
         self.connection()

@@ -5,6 +5,7 @@
 
 mod hyper_util_client;
 mod oktower_client;
+mod oktower_connect_client;
 mod raw_hyper;
 mod request;
 mod reqwest_client;
@@ -17,6 +18,7 @@ use rustls::{ClientConfig, RootCertStore};
 
 pub use hyper_util_client::{HyperUtilClient, LoopbackResolver};
 pub use oktower_client::OktowerClient;
+pub use oktower_connect_client::OktowerConnectClient;
 pub use raw_hyper::{RawHyperClient, RawHyperWorker};
 pub use reqwest_client::ReqwestClient;
 
@@ -36,6 +38,9 @@ pub enum ClientKind {
     HyperUtil,
     /// reqwest.
     Reqwest,
+    /// oktower's connection machinery alone (`ConnectLayer` over `CallServer`); not in
+    /// [`ALL`](Self::ALL), for profiling issue 3's path.
+    OktowerConnect,
 }
 
 impl ClientKind {
@@ -54,6 +59,7 @@ impl ClientKind {
             ClientKind::RawHyper => "raw-hyper",
             ClientKind::HyperUtil => "hyper-util",
             ClientKind::Reqwest => "reqwest",
+            ClientKind::OktowerConnect => "oktower-connect",
         }
     }
 }
@@ -75,6 +81,8 @@ pub enum BenchClient {
     HyperUtil(HyperUtilClient),
     /// reqwest.
     Reqwest(ReqwestClient),
+    /// The connect stack alone.
+    OktowerConnect(OktowerConnectClient),
 }
 
 /// One task's handle on a [`BenchClient`].
@@ -107,6 +115,9 @@ impl BenchClient {
             ClientKind::Reqwest => {
                 BenchClient::Reqwest(ReqwestClient::build(scenario, server, &urls)?)
             }
+            ClientKind::OktowerConnect => {
+                BenchClient::OktowerConnect(OktowerConnectClient::build(scenario, server, urls)?)
+            }
         })
     }
 
@@ -127,6 +138,7 @@ impl Worker {
             Worker::Shared(BenchClient::Oktower(client)) => client.get(index).await,
             Worker::Shared(BenchClient::HyperUtil(client)) => client.get(index).await,
             Worker::Shared(BenchClient::Reqwest(client)) => client.get(index).await,
+            Worker::Shared(BenchClient::OktowerConnect(client)) => client.get(index).await,
             Worker::Shared(BenchClient::RawHyper(client)) => {
                 client.worker().await?.get(index).await
             }

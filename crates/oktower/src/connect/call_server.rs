@@ -43,8 +43,8 @@ use crate::{
 /// - A pooled connection found closed before the request was written gives the request back to
 ///   the connect layer, which sends it on another connection.
 ///
-/// The response's extensions carry the [`ConnectionInfo`] (route, protocol, TLS handshake) and
-/// the [`ResponseTimes`].
+/// The response's extensions carry the [`ConnectionInfo`] (route, protocol, TLS handshake), with
+/// the exchange's [`ResponseTimes`](crate::ResponseTimes) in it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CallServer {
     _private: (),
@@ -98,7 +98,8 @@ async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseB
     let sent_at = SystemTime::now();
     let started = Instant::now();
     let sending = sending::start_sending(&mut lease, wire);
-    let outcome = HeadTimeout::new(sending, read_timeout, started, tracker.as_deref()).await;
+    let timer = lease.reusable_timer();
+    let outcome = HeadTimeout::new(sending, read_timeout, started, tracker.as_deref(), timer).await;
     let response = match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => {
@@ -293,8 +294,9 @@ fn finish(
             || has_token(&parts.headers, "close")
             || (parts.version == Version::HTTP_10 && !has_token(&parts.headers, "keep-alive"))
             || is_close_delimited(parts.status, &parts.headers));
-    parts.extensions.insert(info.clone());
-    parts.extensions.insert(times);
+    parts
+        .extensions
+        .insert(info.clone().with_response_times(times));
     let read_timeout = exchange.read_timeout();
     let body = ResponseBody::new(
         incoming,

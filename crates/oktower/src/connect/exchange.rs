@@ -104,7 +104,8 @@ impl fmt::Debug for Exchange {
 }
 
 /// When the request was sent and the response head received, on the wall clock (OkHttp's
-/// `sentRequestAtMillis` and `receivedResponseAtMillis`), in the response's extensions.
+/// `sentRequestAtMillis` and `receivedResponseAtMillis`): a network response's
+/// [`ConnectionInfo::response_times`], and [`Response::response_times`](crate::Response::response_times).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResponseTimes {
     /// The request was handed to the connection.

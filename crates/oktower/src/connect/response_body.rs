@@ -40,6 +40,7 @@ struct Reading {
     read_timeout: Option<Duration>,
     /// When data last came; set at the first wait.
     last_progress: Option<Instant>,
+    /// The read timer, when the connection has none of its own (HTTP/2).
     timer: Option<Pin<Box<Sleep>>>,
 }
 
@@ -121,9 +122,13 @@ impl Reading {
         let last_progress = *self.last_progress.get_or_insert_with(Instant::now);
         loop {
             let deadline = self.last_progress.unwrap_or(last_progress) + limit;
-            let timer = self
-                .timer
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            // The HTTP/1 connection's own timer when it has one; this body's otherwise.
+            let timer = match self.lease.as_mut().and_then(Lease::reusable_timer) {
+                Some(timer) => timer,
+                None => self
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline))),
+            };
             if timer.deadline() != deadline {
                 timer.as_mut().reset(deadline);
             }

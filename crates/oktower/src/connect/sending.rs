@@ -33,7 +33,7 @@ type TrySent = Result<Response<Incoming>, TrySendError<Request<WireBody>>>;
 /// once its previous response was read). `Err` when it never will: the connection is closed.
 pub(super) fn poll_ready(lease: &mut Lease, cx: &mut Context<'_>) -> Poll<Result<(), SendFailure>> {
     let ready = match lease.sender_for_request() {
-        Some(LeasedSender::H1(sender)) => ready!(sender.poll_ready(cx)),
+        Some(LeasedSender::H1(parts)) => ready!(parts.sender.poll_ready(cx)),
         Some(LeasedSender::H2(sender)) => ready!(sender.poll_ready(cx)),
         None => return Poll::Ready(Err(SendFailure(None))),
     };
@@ -61,10 +61,10 @@ pin_project! {
 pub(super) fn start_sending(
     lease: &mut Lease,
     request: Request<WireBody>,
-) -> Sending<impl Future<Output = TrySent>, impl Future<Output = TrySent>> {
+) -> Sending<impl Future<Output = TrySent> + use<>, impl Future<Output = TrySent> + use<>> {
     match lease.sender_for_request() {
-        Some(LeasedSender::H1(sender)) => Sending::Http1 {
-            future: sender.try_send_request(request),
+        Some(LeasedSender::H1(parts)) => Sending::Http1 {
+            future: parts.sender.try_send_request(request),
         },
         Some(LeasedSender::H2(sender)) => Sending::Http2 {
             future: sender.try_send_request(request),
@@ -104,13 +104,15 @@ where
 
 pin_project! {
     /// Waits for the response head within the read timeout, counted from the latest progress
-    /// of the request body (from `started` without one). The timer is created only when the
-    /// head is not there at the first poll.
+    /// of the request body (from `started` without one). It uses the connection's own timer
+    /// when it has one (HTTP/1); otherwise a timer is created only when the head is not there
+    /// at the first poll.
     pub(super) struct HeadTimeout<'t, F> {
         #[pin]
         sending: F,
         #[pin]
         timer: Option<Sleep>,
+        connection_timer: Option<&'t mut Pin<Box<Sleep>>>,
         limit: Option<Duration>,
         started: Instant,
         tracker: Option<&'t BodyTracker>,
@@ -123,10 +125,12 @@ impl<'t, F: Future> HeadTimeout<'t, F> {
         limit: Option<Duration>,
         started: Instant,
         tracker: Option<&'t BodyTracker>,
+        connection_timer: Option<&'t mut Pin<Box<Sleep>>>,
     ) -> Self {
         HeadTimeout {
             sending,
             timer: None,
+            connection_timer,
             limit,
             started,
             tracker,
@@ -152,9 +156,13 @@ impl<F: Future> Future for HeadTimeout<'_, F> {
                 .map_or(started, BodyTracker::last_progress)
                 .max(started);
             let deadline = base + limit;
-            let mut timer = match this.timer.as_mut().as_pin_mut() {
-                Some(timer) => timer,
-                None => {
+            let mut timer = match (
+                this.connection_timer.as_mut(),
+                this.timer.as_mut().as_pin_mut(),
+            ) {
+                (Some(timer), _) => timer.as_mut(),
+                (None, Some(timer)) => timer,
+                (None, None) => {
                     this.timer.set(Some(tokio::time::sleep_until(deadline)));
                     continue;
                 }

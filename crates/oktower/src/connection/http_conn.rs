@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::h2_settings::{PeerSettings, SettingsTap};
-use super::lease::LeasedSender;
+use super::lease::{H1Parts, LeasedSender};
 use super::tcp::BoxedIo;
 use super::wire_body::WireBody;
 use super::write_timeout::WriteTimeout;
@@ -181,7 +181,10 @@ pub(crate) async fn handshake(
                     successes: AtomicU32::new(0),
                     refused_streams: AtomicU32::new(0),
                 },
-                sender: LeasedSender::H1(sender),
+                sender: LeasedSender::H1(H1Parts {
+                    sender,
+                    timer: settings.read_timeout.map(|_| Box::pin(idle_timer())),
+                }),
             })
         }
         Protocol::Http2 | Protocol::H2PriorKnowledge => {
@@ -250,6 +253,14 @@ pub(crate) async fn handshake(
             })
         }
     }
+}
+
+/// An HTTP/1 connection's read-timeout timer, unarmed: each exchange sets its deadline before
+/// it first waits.
+fn idle_timer() -> tokio::time::Sleep {
+    /// Far enough never to fire before an exchange sets the real deadline.
+    const UNARMED: Duration = Duration::from_secs(30 * 24 * 3600);
+    tokio::time::sleep(UNARMED)
 }
 
 /// The receive window of each stream and of the connection (OkHttp's

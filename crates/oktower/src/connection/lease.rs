@@ -1,6 +1,9 @@
 //! A connection lent to one exchange by the pool.
 
+use std::pin::Pin;
 use std::sync::Arc;
+
+use tokio::time::Sleep;
 
 use super::http_conn::{H1Sender, H2Sender, RealConnection};
 use super::pool::PoolInner;
@@ -8,8 +11,22 @@ use super::pool::PoolInner;
 /// The sender an exchange uses: the HTTP/1 connection's only one, or a clone of the HTTP/2
 /// connection's.
 pub(crate) enum LeasedSender {
-    H1(H1Sender),
+    H1(H1Parts),
     H2(H2Sender),
+}
+
+/// What an HTTP/1 connection lends to one exchange at a time: its sender, and its read-timeout
+/// timer.
+///
+/// The timer stays registered with tokio's timer wheel from one exchange to the next. Moving
+/// its deadline later (each exchange's deadline is later than the one before) is one atomic
+/// store, where a fresh timer per exchange costs a registration and a removal, each under the
+/// timer driver's lock.
+pub(crate) struct H1Parts {
+    pub(crate) sender: H1Sender,
+    /// Made with the connection (on its runtime, which the connection cannot outlive) when
+    /// the connection has a read timeout.
+    pub(crate) timer: Option<Pin<Box<Sleep>>>,
 }
 
 /// A connection lent by the pool. Dropping the lease gives the connection back: an HTTP/1
@@ -50,6 +67,15 @@ impl Lease {
         self.sender.as_mut()
     }
 
+    /// The HTTP/1 connection's own read-timeout timer, reused by its exchanges one after the
+    /// other (`None` on HTTP/2, or without one).
+    pub(crate) fn reusable_timer(&mut self) -> Option<&mut Pin<Box<Sleep>>> {
+        match &mut self.sender {
+            Some(LeasedSender::H1(parts)) => parts.timer.as_mut(),
+            _ => None,
+        }
+    }
+
     /// Gives the connection back after its exchange. An HTTP/1 connection is pooled again when
     /// `reusable` (its response was read to the end, and neither side said
     /// `Connection: close`), and closed otherwise; an HTTP/2 connection only loses a stream.
@@ -60,7 +86,7 @@ impl Lease {
     fn give_back(&mut self, reusable: bool) {
         self.released = true;
         let sender = match self.sender.take() {
-            Some(LeasedSender::H1(sender)) if reusable => Some(sender),
+            Some(LeasedSender::H1(parts)) if reusable => Some(parts),
             _ => None,
         };
         if !reusable && !self.connection.is_multiplexed() {

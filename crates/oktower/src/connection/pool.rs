@@ -2,7 +2,6 @@
 //! at a time, HTTP/2 connections shared up to the server's `MAX_CONCURRENT_STREAMS`, idle
 //! connections evicted by a background task that exists only while the pool holds connections.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -12,8 +11,9 @@ use tokio::time::Instant;
 
 use super::eligible::{ConnectionFacts, is_eligible};
 use super::evict::{Eviction, EvictionPolicy, PooledFacts, evict};
-use super::http_conn::{H1Sender, Handshaken, RealConnection};
-use super::lease::{Lease, LeasedSender};
+use super::http_conn::{Handshaken, RealConnection};
+use super::lease::{H1Parts, Lease, LeasedSender};
+use crate::address::AddressMap;
 use crate::{Address, Error, ErrorKind, Route, TlsConfig};
 
 /// Keeps open HTTP connections for reuse. Cheap to clone; clones share the connections, so
@@ -62,13 +62,13 @@ pub(crate) struct PoolInner {
 
 #[derive(Default)]
 struct PoolState {
-    by_address: HashMap<Address, Vec<Entry>>,
+    by_address: AddressMap<Vec<Entry>>,
     total: usize,
     idle: usize,
     /// Connects counted against the cap while in flight.
     connecting: usize,
     /// Single-flight connects to addresses that may speak HTTP/2.
-    in_flight: HashMap<Address, watch::Receiver<FlightOutcome>>,
+    in_flight: AddressMap<watch::Receiver<FlightOutcome>>,
     cleanup_running: bool,
 }
 
@@ -79,8 +79,8 @@ struct Entry {
     active: usize,
     /// Since when it has been idle (`None` while in use).
     idle_since: Option<Instant>,
-    /// An idle HTTP/1 connection's sender, waiting for the next exchange.
-    idle_h1: Option<H1Sender>,
+    /// An idle HTTP/1 connection's sender and timer, waiting for the next exchange.
+    idle_h1: Option<H1Parts>,
 }
 
 /// How a single-flight connect ended, as its waiters see it.
@@ -243,7 +243,7 @@ impl ConnectionPoolBuilder {
 /// A connection taken out of the pool, closed when dropped (outside the pool's lock).
 struct Evicted {
     _connection: Arc<RealConnection>,
-    _sender: Option<H1Sender>,
+    _sender: Option<H1Parts>,
 }
 
 impl Evicted {
@@ -411,7 +411,7 @@ impl PoolInner {
 
     /// An exchange on `connection` ended. For HTTP/1, `sender` comes back when the connection
     /// may carry another exchange; otherwise the connection is closed.
-    pub(crate) fn release(&self, connection: &Arc<RealConnection>, sender: Option<H1Sender>) {
+    pub(crate) fn release(&self, connection: &Arc<RealConnection>, sender: Option<H1Parts>) {
         let address = connection.described.route.address();
         let mut removed = None;
         let mut became_idle = false;
@@ -530,11 +530,11 @@ fn take(pool: &Arc<PoolInner>, entry: &mut Entry, idle: &mut usize) -> Option<Le
     let sender = match &connection.h2 {
         Some((sender, _)) => LeasedSender::H2(sender.clone()),
         None => {
-            let sender = entry.idle_h1.take()?;
-            if sender.is_closed() {
+            let parts = entry.idle_h1.take()?;
+            if parts.sender.is_closed() {
                 return None;
             }
-            LeasedSender::H1(sender)
+            LeasedSender::H1(parts)
         }
     };
     if entry.idle_since.take().is_some() {

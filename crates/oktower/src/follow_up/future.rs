@@ -47,13 +47,15 @@ pin_project! {
     enum State<F, B, R> {
         /// Waiting for the inner service's response.
         Calling { #[pin] future: F },
-        /// Waiting for the inner service to be ready for the next attempt.
-        Readying { request: Option<Request<B>> },
+        /// Waiting for the inner service to be ready for the next attempt. This state and
+        /// `Finished` box what they hold: they are rare, and every call's future would
+        /// otherwise hold room for a request and a response.
+        Readying { request: Option<Box<Request<B>>> },
         /// Waiting for the authenticator's answer to a 401.
         Authenticating { answer: AuthFuture<Option<HeaderMap>> },
         Draining { body: Pin<Box<dyn Drain>> },
         /// Over; holds the output until it is returned.
-        Finished { output: Option<Result<R, Error>> },
+        Finished { output: Option<Box<Result<R, Error>>> },
     }
 }
 
@@ -75,7 +77,7 @@ where
                 body: draining(response),
             },
             Next::Done(output) => State::Finished {
-                output: Some(output),
+                output: Some(Box::new(output)),
             },
         };
         ResponseFuture { state, progress }
@@ -104,7 +106,7 @@ where
                             let request = request
                                 .take()
                                 .expect("a readying state holds its request until it is sent");
-                            let future = this.progress.service.call(request);
+                            let future = this.progress.service.call(*request);
                             this.state.set(State::Calling { future });
                             continue;
                         }
@@ -121,7 +123,7 @@ where
                 }
                 StateProj::Finished { output } => {
                     return Poll::Ready(
-                        output
+                        *output
                             .take()
                             .expect("ResponseFuture polled after completion"),
                     );
@@ -129,7 +131,7 @@ where
             };
             match next {
                 Next::Send(request) => this.state.set(State::Readying {
-                    request: Some(request),
+                    request: Some(Box::new(request)),
                 }),
                 Next::Authenticate(answer) => this.state.set(State::Authenticating { answer }),
                 Next::Drain(response) => this.state.set(State::Draining {

@@ -38,10 +38,11 @@ where
     recovered: Vec<Error>,
     /// The responses followed up, newest first.
     prior: Option<PriorResponse>,
-    /// The `401` whose authenticator's answer is awaited.
-    awaiting_answer: Option<S::Response>,
+    /// The `401` whose authenticator's answer is awaited (boxed, as the next field: both are
+    /// rare, and every call's future holds room for them).
+    awaiting_answer: Option<Box<S::Response>>,
     /// The follow-up to make once the body of the response that asked for it is drained.
-    after_drain: Option<PendingFollowUp<B>>,
+    after_drain: Option<Box<PendingFollowUp<B>>>,
 }
 
 /// A follow-up decided on, waiting for the previous response's body to be read off.
@@ -111,7 +112,7 @@ where
             .awaiting_answer
             .take()
             .expect("an authenticator's answer follows the 401 it was asked about");
-        let (head, body) = response.into_parts();
+        let (head, body) = (*response).into_parts();
         self.answered(head, body, answer)
     }
 
@@ -200,7 +201,7 @@ where
                 {
                     Ok(answer) => self.answered(head, body, answer),
                     Err(later) => {
-                        self.awaiting_answer = Some(Response::from_parts(head, body));
+                        self.awaiting_answer = Some(Box::new(Response::from_parts(head, body)));
                         Next::Authenticate(later)
                     }
                 }
@@ -257,11 +258,11 @@ where
             // No body to send again: the decision already made such follow-ups final.
             return self.finish(head, body);
         };
-        self.after_drain = Some(PendingFollowUp {
+        self.after_drain = Some(Box::new(PendingFollowUp {
             head,
             next,
             next_body,
-        });
+        }));
         // The head goes with the body only to make a response the future can hold.
         Next::Drain(Response::new(body))
     }
@@ -272,7 +273,7 @@ where
             head,
             next,
             next_body,
-        } = self
+        } = *self
             .after_drain
             .take()
             .expect("a drain happens only for a pending follow-up");
