@@ -33,8 +33,9 @@ struct Shared {
 #[derive(Default)]
 struct Slot {
     lease: Option<Lease>,
-    /// A request the connection gave back unsent (it was found closed).
-    unsent: Option<Request<RequestBody>>,
+    /// A request the connection gave back unsent (it was found closed); boxed, as it is rare
+    /// and every exchange allocates this slot.
+    unsent: Option<Box<Request<RequestBody>>>,
 }
 
 impl Exchange {
@@ -86,12 +87,12 @@ impl Exchange {
     /// Gives back a request the connection did not send, for the connect layer to retry on
     /// another connection.
     pub(crate) fn return_unsent(&self, request: Request<RequestBody>) {
-        self.slot().unsent = Some(request);
+        self.slot().unsent = Some(Box::new(request));
     }
 
     /// The request given back unsent, if any.
     pub(crate) fn take_unsent(&self) -> Option<Request<RequestBody>> {
-        self.slot().unsent.take()
+        self.slot().unsent.take().map(|request| *request)
     }
 }
 

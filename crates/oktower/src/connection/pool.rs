@@ -282,11 +282,11 @@ impl PoolInner {
         let mut state = self.lock();
         let state = &mut *state;
         if let Some(entries) = state.by_address.get_mut(address) {
-            for entry in entries.iter_mut() {
+            for (position, entry) in entries.iter_mut().enumerate() {
                 if require_multiplexed && !entry.connection.is_multiplexed() {
                     continue;
                 }
-                if let Some(lease) = take(self, entry, &mut state.idle) {
+                if let Some(lease) = take(self, entry, position, &mut state.idle) {
                     return Some(Found {
                         lease,
                         coalesced: false,
@@ -300,7 +300,7 @@ impl PoolInner {
             if pooled_address == address || !pooled_address.equals_except_host(address) {
                 continue;
             }
-            for entry in entries.iter_mut() {
+            for (position, entry) in entries.iter_mut().enumerate() {
                 let connection = &entry.connection;
                 if !connection.is_multiplexed() || !connection.is_healthy() {
                     continue;
@@ -319,7 +319,7 @@ impl PoolInner {
                     custom_verifier: tls.has_custom_verifier(),
                 };
                 if is_eligible(&facts, address, Some(routes), Some(tls), now)
-                    && let Some(lease) = take(self, entry, &mut state.idle)
+                    && let Some(lease) = take(self, entry, position, &mut state.idle)
                 {
                     return Some(Found {
                         lease,
@@ -336,23 +336,24 @@ impl PoolInner {
         let connection = Arc::new(handshaken.connection);
         let sender = handshaken.sender;
         let mut state = self.lock();
-        state
+        let entries = state
             .by_address
             .entry(connection.described.route.address().clone())
-            .or_default()
-            .push(Entry {
-                connection: connection.clone(),
-                active: 1,
-                idle_since: None,
-                idle_h1: None,
-            });
+            .or_default();
+        let position = entries.len();
+        entries.push(Entry {
+            connection: connection.clone(),
+            active: 1,
+            idle_since: None,
+            idle_h1: None,
+        });
         state.total += 1;
         if !state.cleanup_running {
             state.cleanup_running = true;
             drop(state);
             spawn_cleanup(Arc::downgrade(self), self.wake_cleanup.clone());
         }
-        Lease::new(self.clone(), connection, sender)
+        Lease::new(self.clone(), connection, sender, position)
     }
 
     /// Joins the single-flight connect to `address`, or starts one.
@@ -411,7 +412,14 @@ impl PoolInner {
 
     /// An exchange on `connection` ended. For HTTP/1, `sender` comes back when the connection
     /// may carry another exchange; otherwise the connection is closed.
-    pub(crate) fn release(&self, connection: &Arc<RealConnection>, sender: Option<H1Parts>) {
+    /// `position_hint` is where the connection's entry was when it was lent: entries move only
+    /// when others are added, idled or removed, so the hint usually saves the search.
+    pub(crate) fn release(
+        &self,
+        connection: &Arc<RealConnection>,
+        sender: Option<H1Parts>,
+        position_hint: usize,
+    ) {
         let address = connection.described.route.address();
         let mut removed = None;
         let mut became_idle = false;
@@ -422,10 +430,17 @@ impl PoolInner {
             let Some(entries) = state.by_address.get_mut(address) else {
                 return;
             };
-            let Some(position) = entries
-                .iter()
-                .position(|entry| Arc::ptr_eq(&entry.connection, connection))
-            else {
+            let hinted = entries
+                .get(position_hint)
+                .is_some_and(|entry| Arc::ptr_eq(&entry.connection, connection));
+            let found = if hinted {
+                Some(position_hint)
+            } else {
+                entries
+                    .iter()
+                    .position(|entry| Arc::ptr_eq(&entry.connection, connection))
+            };
+            let Some(position) = found else {
                 return;
             };
             let entry = &mut entries[position];
@@ -522,7 +537,12 @@ impl PoolInner {
 }
 
 /// Lends `entry`'s connection if it has room and is healthy.
-fn take(pool: &Arc<PoolInner>, entry: &mut Entry, idle: &mut usize) -> Option<Lease> {
+fn take(
+    pool: &Arc<PoolInner>,
+    entry: &mut Entry,
+    position: usize,
+    idle: &mut usize,
+) -> Option<Lease> {
     let connection = &entry.connection;
     if entry.active >= connection.allocation_limit() || !connection.is_healthy() {
         return None;
@@ -541,7 +561,12 @@ fn take(pool: &Arc<PoolInner>, entry: &mut Entry, idle: &mut usize) -> Option<Le
         *idle -= 1;
     }
     entry.active += 1;
-    Some(Lease::new(pool.clone(), connection.clone(), sender))
+    Some(Lease::new(
+        pool.clone(),
+        connection.clone(),
+        sender,
+        position,
+    ))
 }
 
 fn remove_by_id(state: &mut PoolState, id: u64) -> Option<Evicted> {
