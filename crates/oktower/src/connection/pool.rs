@@ -81,6 +81,9 @@ struct Entry {
     idle_since: Option<Instant>,
     /// An idle HTTP/1 connection's sender and timer, waiting for the next exchange.
     idle_h1: Option<H1Parts>,
+    /// The connection speaks HTTP/2 (kept here so that a lookup passing busy HTTP/1
+    /// connections reads only this entry, not each connection).
+    multiplexed: bool,
 }
 
 /// How a single-flight connect ended, as its waiters see it.
@@ -283,7 +286,7 @@ impl PoolInner {
         let state = &mut *state;
         if let Some(entries) = state.by_address.get_mut(address) {
             for (position, entry) in entries.iter_mut().enumerate() {
-                if require_multiplexed && !entry.connection.is_multiplexed() {
+                if require_multiplexed && !entry.multiplexed {
                     continue;
                 }
                 if let Some(lease) = take(self, entry, position, &mut state.idle) {
@@ -342,6 +345,7 @@ impl PoolInner {
             .or_default();
         let position = entries.len();
         entries.push(Entry {
+            multiplexed: connection.is_multiplexed(),
             connection: connection.clone(),
             active: 1,
             idle_since: None,
@@ -543,6 +547,10 @@ fn take(
     position: usize,
     idle: &mut usize,
 ) -> Option<Lease> {
+    if !entry.multiplexed && entry.idle_h1.is_none() {
+        // A busy (or closing) HTTP/1 connection.
+        return None;
+    }
     let connection = &entry.connection;
     if entry.active >= connection.allocation_limit() || !connection.is_healthy() {
         return None;
