@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, PROXY_AUTHORIZATION, TRANSFER_ENCODING};
-use http::{HeaderMap, Request, Response, StatusCode, Uri, Version};
+use http::{Extensions, HeaderMap, Request, Response, StatusCode, Uri, Version};
 use http_body::Body as _;
 use hyper::body::Incoming;
 use tokio::time::Instant;
@@ -79,21 +79,13 @@ async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseB
     let Prepared {
         wire,
         tracker,
-        original_uri,
-        original_version,
+        original,
         request_close,
     } = prepare(request, info, listener);
 
     if let Err(failure) = poll_fn(|cx| sending::poll_ready(&mut lease, cx)).await {
         let unsent = SendError::Unsent(Box::new(wire), failure.0);
-        return Err(unsent_or_failed(
-            unsent,
-            lease,
-            &exchange,
-            original_uri,
-            original_version,
-            None,
-        ));
+        return Err(unsent_or_failed(unsent, lease, &exchange, original, None));
     }
     let sent_at = SystemTime::now();
     let started = Instant::now();
@@ -104,14 +96,7 @@ async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseB
         Ok(Ok(response)) => response,
         Ok(Err(error)) => {
             let tracker = tracker.as_deref();
-            return Err(unsent_or_failed(
-                error,
-                lease,
-                &exchange,
-                original_uri,
-                original_version,
-                tracker,
-            ));
+            return Err(unsent_or_failed(error, lease, &exchange, original, tracker));
         }
         Err(timeout) => {
             info.mark_no_new_exchanges();
@@ -130,6 +115,7 @@ async fn call_server(request: Request<RequestBody>) -> Result<Response<ResponseB
     let received_at = SystemTime::now();
     finish(
         response,
+        original.extensions,
         lease,
         &exchange,
         tracker.as_deref(),
@@ -158,12 +144,19 @@ fn take_exchange(request: &Request<RequestBody>) -> Result<(Exchange, Lease), Er
 struct Prepared {
     wire: Request<WireBody>,
     tracker: Option<Arc<BodyTracker>>,
-    /// The request's URI and version as the connect layer gave them, to give an unsent request
-    /// back unchanged.
-    original_uri: Uri,
-    original_version: Version,
+    original: Original,
     /// The request said `Connection: close`.
     request_close: bool,
+}
+
+/// What [`prepare`] changed in the request, to give an unsent request back unchanged.
+struct Original {
+    uri: Uri,
+    version: Version,
+    /// An HTTP/1 request's extensions: hyper does not read them, and their map, already
+    /// allocated, becomes the response's (cleared) instead of a new one. `None` for HTTP/2,
+    /// whose requests keep theirs (hyper reads the extended-CONNECT `Protocol` there).
+    extensions: Option<Extensions>,
 }
 
 /// Puts the request in the connection's form (request target, version, proxy credentials),
@@ -178,12 +171,14 @@ fn prepare(
     let (mut parts, body) = request.into_parts();
     let original_uri = parts.uri.clone();
     let original_version = parts.version;
+    let mut original_extensions = None;
     let multiplexed = info.protocol().is_multiplexed();
     let request_close = has_token(&parts.headers, "close");
     if multiplexed {
         parts.version = Version::HTTP_2;
     } else {
         parts.version = Version::HTTP_11;
+        original_extensions = Some(std::mem::take(&mut parts.extensions));
         let route = info.route();
         let absolute_form = route.proxy().is_http() && !route.requires_tunnel();
         if !absolute_form {
@@ -221,8 +216,11 @@ fn prepare(
     Prepared {
         wire,
         tracker,
-        original_uri,
-        original_version,
+        original: Original {
+            uri: original_uri,
+            version: original_version,
+            extensions: original_extensions,
+        },
         request_close,
     }
 }
@@ -235,8 +233,7 @@ fn unsent_or_failed(
     error: SendError,
     lease: Lease,
     exchange: &Exchange,
-    original_uri: Uri,
-    original_version: Version,
+    original: Original,
     tracker: Option<&BodyTracker>,
 ) -> Error {
     let info = exchange.info();
@@ -246,8 +243,11 @@ fn unsent_or_failed(
             info.mark_no_new_exchanges();
             drop(lease);
             let (mut parts, wire) = (*unsent).into_parts();
-            parts.uri = original_uri;
-            parts.version = original_version;
+            parts.uri = original.uri;
+            parts.version = original.version;
+            if let Some(extensions) = original.extensions {
+                parts.extensions = extensions;
+            }
             exchange.return_unsent(Request::from_parts(parts, wire.into_inner()));
             let message = format!("the pooled connection to {} was closed", address.host());
             let error = Error::new(ErrorKind::Io, message)
@@ -269,6 +269,7 @@ fn unsent_or_failed(
 /// connection at its end.
 fn finish(
     response: Response<Incoming>,
+    spare_extensions: Option<Extensions>,
     lease: Lease,
     exchange: &Exchange,
     tracker: Option<&BodyTracker>,
@@ -294,9 +295,11 @@ fn finish(
             || has_token(&parts.headers, "close")
             || (parts.version == Version::HTTP_10 && !has_token(&parts.headers, "keep-alive"))
             || is_close_delimited(parts.status, &parts.headers));
-    parts
-        .extensions
-        .insert(info.clone().with_response_times(times));
+    let mut extensions = spare_extensions.unwrap_or_default();
+    extensions.clear();
+    extensions.extend(std::mem::take(&mut parts.extensions));
+    extensions.insert(info.clone().with_response_times(times));
+    parts.extensions = extensions;
     let read_timeout = exchange.read_timeout();
     let body = ResponseBody::new(
         incoming,
