@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per request of the client alone, with callgrind: S1 (sequential HTTP/1.1
-# keep-alive) and S3 (256 streams on one h2c connection), oktower against raw hyper.
+# keep-alive) and S3 (256 streams on one h2c connection), oktower's default stack and its
+# connection machinery alone (`oktower-connect`: ConnectLayer over CallServer) against raw hyper.
 #
 # The server runs natively in its own process (`compare serve`); only the client process
 # (`compare one`) runs under valgrind. Each case runs twice, with N and 2N measured requests;
@@ -47,12 +48,12 @@ instructions() {
 printf '| scenario | client | instructions/request | vs raw hyper |\n|---|---|---|---|\n'
 for scenario in s1 s3; do
     declare -A per_request=()
-    for client in raw-hyper oktower; do
+    for client in raw-hyper oktower oktower-connect; do
         single="$(instructions "$scenario" "$client" "$N")"
         double="$(instructions "$scenario" "$client" "$((2 * N))")"
         per_request[$client]=$(( (double - single) / N ))
     done
-    for client in raw-hyper oktower; do
+    for client in raw-hyper oktower oktower-connect; do
         ratio="$(awk -v a="${per_request[$client]}" -v b="${per_request[raw-hyper]}" 'BEGIN { printf "%.2f", a / b }')"
         printf '| %s | %s | %d | %s× |\n' "${scenario^^}" "$client" "${per_request[$client]}" "$ratio"
     done

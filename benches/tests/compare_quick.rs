@@ -71,3 +71,51 @@ fn quick_mode_runs_every_scenario_with_every_client() {
             .contains("| S7 | opens 1 connection | 1 connection(s) | met |")
     );
 }
+
+#[test]
+fn the_connect_stack_alone_runs_beside_raw_hyper() {
+    // `--client oktower-connect` (ConnectLayer over CallServer), as benches/callgrind.sh runs
+    // it; S5 is left out: the connect stack does not decode gzip.
+    let scenarios = vec![
+        Scenario::S1,
+        Scenario::S2,
+        Scenario::S3,
+        Scenario::S4,
+        Scenario::S6,
+        Scenario::S7,
+    ];
+    let options = RunOptions {
+        quick: true,
+        scenarios: scenarios.clone(),
+        clients: vec![ClientKind::OktowerConnect, ClientKind::RawHyper],
+        ..RunOptions::default()
+    };
+    let report = run(&options, Path::new(env!("CARGO_BIN_EXE_compare"))).expect("the quick run");
+    assert_eq!(report.scenarios.len(), scenarios.len());
+    for scenario in &report.scenarios {
+        let body_len = match scenario.scenario {
+            Scenario::S4 => LARGE_BODY_LEN,
+            _ => SMALL_BODY.len(),
+        } as u64;
+        let connect = scenario
+            .client(ClientKind::OktowerConnect)
+            .expect("the connect stack ran");
+        assert_eq!(
+            connect.bytes,
+            body_len * scenario.requests as u64,
+            "{}: body bytes read",
+            scenario.scenario
+        );
+        let expected_connections = match scenario.scenario {
+            Scenario::S2 => 64,
+            Scenario::S6 => scenario.requests as u64 + 2,
+            // S7: the 8 host names coalesce onto one connection.
+            _ => 1,
+        };
+        assert_eq!(
+            connect.connections, expected_connections,
+            "{}: connections",
+            scenario.scenario
+        );
+    }
+}
