@@ -1,6 +1,8 @@
 //! The per-call state that travels down the stack in request extensions.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Waker;
 
 use http::Extensions;
 use tokio_util::sync::CancellationToken;
@@ -44,7 +46,32 @@ struct Inner {
     heard: bool,
     cancel: CancellationToken,
     /// Whether `canceled` was reported, so that it is reported once.
-    reported: std::sync::atomic::AtomicBool,
+    reported: AtomicBool,
+    /// The waker of the client's watch over this call, woken by `cancel`: the watch waits for
+    /// the cancellation without a future of its own.
+    watcher: Mutex<Option<Waker>>,
+    /// Whether a watch owns `watcher` (a context shared by several calls has one owner; the
+    /// other watches wait on the token).
+    watcher_claimed: AtomicBool,
+}
+
+impl Inner {
+    fn new(
+        listener: Arc<dyn EventListener>,
+        timings: Option<Arc<TimingsRecorder>>,
+        heard: bool,
+        cancel: CancellationToken,
+    ) -> Self {
+        Inner {
+            listener,
+            timings,
+            heard,
+            cancel,
+            reported: AtomicBool::new(false),
+            watcher: Mutex::new(None),
+            watcher_claimed: AtomicBool::new(false),
+        }
+    }
 }
 
 impl CallContext {
@@ -56,27 +83,17 @@ impl CallContext {
     /// A context reporting to `listener` and canceled by `cancel`.
     pub fn with_token(listener: Arc<dyn EventListener>, cancel: CancellationToken) -> Self {
         CallContext {
-            inner: Arc::new(Inner {
-                listener,
-                timings: None,
-                heard: true,
-                cancel,
-                reported: std::sync::atomic::AtomicBool::new(false),
-            }),
+            inner: Arc::new(Inner::new(listener, None, true, cancel)),
         }
     }
 
     /// The context of a client's call: `recorder` hears every event (and passes it on) and
     /// gives the call's [`CallTimings`].
     pub(crate) fn recording(recorder: Arc<TimingsRecorder>, heard: bool) -> Self {
+        let listener = recorder.clone();
+        let inner = Inner::new(listener, Some(recorder), heard, CancellationToken::new());
         CallContext {
-            inner: Arc::new(Inner {
-                listener: recorder.clone(),
-                timings: Some(recorder),
-                heard,
-                cancel: CancellationToken::new(),
-                reported: std::sync::atomic::AtomicBool::new(false),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -126,19 +143,55 @@ impl CallContext {
     /// `Call.cancel()` does (whoever cancels: the caller, the dispatcher's `cancel_all`, the
     /// call timeout). Idempotent.
     pub fn cancel(&self) {
-        if !self
-            .inner
-            .reported
-            .swap(true, std::sync::atomic::Ordering::AcqRel)
-        {
+        if !self.inner.reported.swap(true, Ordering::AcqRel) {
             self.inner.listener.canceled();
         }
         self.inner.cancel.cancel();
+        // After the token is canceled: a watch that registers later sees the cancellation.
+        let watcher = self.watcher().take();
+        if let Some(waker) = watcher {
+            waker.wake();
+        }
     }
 
     /// Whether the call was canceled.
     pub fn is_canceled(&self) -> bool {
         self.inner.cancel.is_cancelled()
+    }
+}
+
+/// The client's watch over a call (`CallWatch`): one watch owns the context's waker slot.
+impl CallContext {
+    /// Makes the caller the owner of the waker slot, when no one owns it yet.
+    pub(crate) fn claim_watcher(&self) -> bool {
+        !self.inner.watcher_claimed.swap(true, Ordering::AcqRel)
+    }
+
+    /// For the owner of the waker slot: whether the call is canceled, else `waker` is woken
+    /// when it is.
+    pub(crate) fn poll_canceled(&self, waker: &Waker) -> bool {
+        {
+            let mut watcher = self.watcher();
+            match &*watcher {
+                Some(registered) if registered.will_wake(waker) => {}
+                _ => *watcher = Some(waker.clone()),
+            }
+        }
+        // Checked after registering: a cancel in between finds the waker.
+        self.is_canceled()
+    }
+
+    /// For the owner of the waker slot, when it stops watching: the waker is let go.
+    pub(crate) fn forget_watcher(&self) {
+        let watcher = self.watcher().take();
+        drop(watcher);
+    }
+
+    fn watcher(&self) -> std::sync::MutexGuard<'_, Option<Waker>> {
+        self.inner
+            .watcher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
