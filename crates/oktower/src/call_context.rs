@@ -1,7 +1,7 @@
 //! The per-call state that travels down the stack in request extensions.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::Waker;
 
 use http::Extensions;
@@ -44,7 +44,9 @@ struct Inner {
     /// Someone hears the events beyond the timings recorder (false only for a client's call
     /// without listeners, which lets the exchange skip what only listeners need).
     heard: bool,
-    cancel: CancellationToken,
+    /// The cancellation token, made when first asked for (most calls are never canceled and
+    /// none of their layers needs the token).
+    cancel: OnceLock<CancellationToken>,
     /// Whether `canceled` was reported, so that it is reported once.
     reported: AtomicBool,
     /// The waker of the client's watch over this call, woken by `cancel`: the watch waits for
@@ -60,7 +62,7 @@ impl Inner {
         listener: Arc<dyn EventListener>,
         timings: Option<Arc<TimingsRecorder>>,
         heard: bool,
-        cancel: CancellationToken,
+        cancel: OnceLock<CancellationToken>,
     ) -> Self {
         Inner {
             listener,
@@ -77,13 +79,15 @@ impl Inner {
 impl CallContext {
     /// A context reporting to `listener`, with a fresh cancellation token.
     pub fn new(listener: Arc<dyn EventListener>) -> Self {
-        Self::with_token(listener, CancellationToken::new())
+        CallContext {
+            inner: Arc::new(Inner::new(listener, None, true, OnceLock::new())),
+        }
     }
 
     /// A context reporting to `listener` and canceled by `cancel`.
     pub fn with_token(listener: Arc<dyn EventListener>, cancel: CancellationToken) -> Self {
         CallContext {
-            inner: Arc::new(Inner::new(listener, None, true, cancel)),
+            inner: Arc::new(Inner::new(listener, None, true, OnceLock::from(cancel))),
         }
     }
 
@@ -91,7 +95,7 @@ impl CallContext {
     /// gives the call's [`CallTimings`].
     pub(crate) fn recording(recorder: Arc<TimingsRecorder>, heard: bool) -> Self {
         let listener = recorder.clone();
-        let inner = Inner::new(listener, Some(recorder), heard, CancellationToken::new());
+        let inner = Inner::new(listener, Some(recorder), heard, OnceLock::new());
         CallContext {
             inner: Arc::new(inner),
         }
@@ -136,7 +140,7 @@ impl CallContext {
     /// The call's cancellation token: awaiting `cancelled()` on it ends when the call is
     /// canceled.
     pub fn cancel_token(&self) -> &CancellationToken {
-        &self.inner.cancel
+        self.inner.cancel.get_or_init(CancellationToken::new)
     }
 
     /// Cancels the call; the first cancel reports `canceled` to the listener, as OkHttp's
@@ -146,7 +150,7 @@ impl CallContext {
         if !self.inner.reported.swap(true, Ordering::AcqRel) {
             self.inner.listener.canceled();
         }
-        self.inner.cancel.cancel();
+        self.cancel_token().cancel();
         // After the token is canceled: a watch that registers later sees the cancellation.
         let watcher = self.watcher().take();
         if let Some(waker) = watcher {
@@ -156,7 +160,10 @@ impl CallContext {
 
     /// Whether the call was canceled.
     pub fn is_canceled(&self) -> bool {
-        self.inner.cancel.is_cancelled()
+        self.inner
+            .cancel
+            .get()
+            .is_some_and(CancellationToken::is_cancelled)
     }
 }
 
@@ -200,5 +207,38 @@ impl std::fmt::Debug for CallContext {
         f.debug_struct("CallContext")
             .field("canceled", &self.is_canceled())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_made_when_asked_for_and_follows_the_cancel_either_way() {
+        let early = CallContext::new(Arc::new(NoEvents));
+        assert!(early.inner.cancel.get().is_none());
+        assert!(!early.is_canceled());
+        assert!(
+            early.inner.cancel.get().is_none(),
+            "asking is_canceled makes no token"
+        );
+        let token = early.cancel_token().clone();
+        assert!(!token.is_cancelled());
+        early.cancel();
+        assert!(token.is_cancelled() && early.is_canceled());
+
+        let late = CallContext::new(Arc::new(NoEvents));
+        late.cancel();
+        assert!(late.is_canceled());
+        assert!(late.cancel_token().is_cancelled());
+    }
+
+    #[test]
+    fn a_given_token_is_the_context_s_token() {
+        let token = CancellationToken::new();
+        let context = CallContext::with_token(Arc::new(NoEvents), token.clone());
+        token.cancel();
+        assert!(context.is_canceled());
     }
 }
