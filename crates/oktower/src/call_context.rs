@@ -1,6 +1,8 @@
 //! The per-call state that travels down the stack in request extensions.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::task::Waker;
 
 use http::Extensions;
 use tokio_util::sync::CancellationToken;
@@ -42,41 +44,60 @@ struct Inner {
     /// Someone hears the events beyond the timings recorder (false only for a client's call
     /// without listeners, which lets the exchange skip what only listeners need).
     heard: bool,
-    cancel: CancellationToken,
+    /// The cancellation token, made when first asked for (most calls are never canceled and
+    /// none of their layers needs the token).
+    cancel: OnceLock<CancellationToken>,
     /// Whether `canceled` was reported, so that it is reported once.
-    reported: std::sync::atomic::AtomicBool,
+    reported: AtomicBool,
+    /// The waker of the client's watch over this call, woken by `cancel`: the watch waits for
+    /// the cancellation without a future of its own.
+    watcher: Mutex<Option<Waker>>,
+    /// Whether a watch owns `watcher` (a context shared by several calls has one owner; the
+    /// other watches wait on the token).
+    watcher_claimed: AtomicBool,
+}
+
+impl Inner {
+    fn new(
+        listener: Arc<dyn EventListener>,
+        timings: Option<Arc<TimingsRecorder>>,
+        heard: bool,
+        cancel: OnceLock<CancellationToken>,
+    ) -> Self {
+        Inner {
+            listener,
+            timings,
+            heard,
+            cancel,
+            reported: AtomicBool::new(false),
+            watcher: Mutex::new(None),
+            watcher_claimed: AtomicBool::new(false),
+        }
+    }
 }
 
 impl CallContext {
     /// A context reporting to `listener`, with a fresh cancellation token.
     pub fn new(listener: Arc<dyn EventListener>) -> Self {
-        Self::with_token(listener, CancellationToken::new())
+        CallContext {
+            inner: Arc::new(Inner::new(listener, None, true, OnceLock::new())),
+        }
     }
 
     /// A context reporting to `listener` and canceled by `cancel`.
     pub fn with_token(listener: Arc<dyn EventListener>, cancel: CancellationToken) -> Self {
         CallContext {
-            inner: Arc::new(Inner {
-                listener,
-                timings: None,
-                heard: true,
-                cancel,
-                reported: std::sync::atomic::AtomicBool::new(false),
-            }),
+            inner: Arc::new(Inner::new(listener, None, true, OnceLock::from(cancel))),
         }
     }
 
     /// The context of a client's call: `recorder` hears every event (and passes it on) and
     /// gives the call's [`CallTimings`].
     pub(crate) fn recording(recorder: Arc<TimingsRecorder>, heard: bool) -> Self {
+        let listener = recorder.clone();
+        let inner = Inner::new(listener, Some(recorder), heard, OnceLock::new());
         CallContext {
-            inner: Arc::new(Inner {
-                listener: recorder.clone(),
-                timings: Some(recorder),
-                heard,
-                cancel: CancellationToken::new(),
-                reported: std::sync::atomic::AtomicBool::new(false),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -119,26 +140,65 @@ impl CallContext {
     /// The call's cancellation token: awaiting `cancelled()` on it ends when the call is
     /// canceled.
     pub fn cancel_token(&self) -> &CancellationToken {
-        &self.inner.cancel
+        self.inner.cancel.get_or_init(CancellationToken::new)
     }
 
     /// Cancels the call; the first cancel reports `canceled` to the listener, as OkHttp's
     /// `Call.cancel()` does (whoever cancels: the caller, the dispatcher's `cancel_all`, the
     /// call timeout). Idempotent.
     pub fn cancel(&self) {
-        if !self
-            .inner
-            .reported
-            .swap(true, std::sync::atomic::Ordering::AcqRel)
-        {
+        if !self.inner.reported.swap(true, Ordering::AcqRel) {
             self.inner.listener.canceled();
         }
-        self.inner.cancel.cancel();
+        self.cancel_token().cancel();
+        // After the token is canceled: a watch that registers later sees the cancellation.
+        let watcher = self.watcher().take();
+        if let Some(waker) = watcher {
+            waker.wake();
+        }
     }
 
     /// Whether the call was canceled.
     pub fn is_canceled(&self) -> bool {
-        self.inner.cancel.is_cancelled()
+        self.inner
+            .cancel
+            .get()
+            .is_some_and(CancellationToken::is_cancelled)
+    }
+}
+
+/// The client's watch over a call (`CallWatch`): one watch owns the context's waker slot.
+impl CallContext {
+    /// Makes the caller the owner of the waker slot, when no one owns it yet.
+    pub(crate) fn claim_watcher(&self) -> bool {
+        !self.inner.watcher_claimed.swap(true, Ordering::AcqRel)
+    }
+
+    /// For the owner of the waker slot: whether the call is canceled, else `waker` is woken
+    /// when it is.
+    pub(crate) fn poll_canceled(&self, waker: &Waker) -> bool {
+        {
+            let mut watcher = self.watcher();
+            match &*watcher {
+                Some(registered) if registered.will_wake(waker) => {}
+                _ => *watcher = Some(waker.clone()),
+            }
+        }
+        // Checked after registering: a cancel in between finds the waker.
+        self.is_canceled()
+    }
+
+    /// For the owner of the waker slot, when it stops watching: the waker is let go.
+    pub(crate) fn forget_watcher(&self) {
+        let watcher = self.watcher().take();
+        drop(watcher);
+    }
+
+    fn watcher(&self) -> std::sync::MutexGuard<'_, Option<Waker>> {
+        self.inner
+            .watcher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -147,5 +207,38 @@ impl std::fmt::Debug for CallContext {
         f.debug_struct("CallContext")
             .field("canceled", &self.is_canceled())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_made_when_asked_for_and_follows_the_cancel_either_way() {
+        let early = CallContext::new(Arc::new(NoEvents));
+        assert!(early.inner.cancel.get().is_none());
+        assert!(!early.is_canceled());
+        assert!(
+            early.inner.cancel.get().is_none(),
+            "asking is_canceled makes no token"
+        );
+        let token = early.cancel_token().clone();
+        assert!(!token.is_cancelled());
+        early.cancel();
+        assert!(token.is_cancelled() && early.is_canceled());
+
+        let late = CallContext::new(Arc::new(NoEvents));
+        late.cancel();
+        assert!(late.is_canceled());
+        assert!(late.cancel_token().is_cancelled());
+    }
+
+    #[test]
+    fn a_given_token_is_the_context_s_token() {
+        let token = CancellationToken::new();
+        let context = CallContext::with_token(Arc::new(NoEvents), token.clone());
+        token.cancel();
+        assert!(context.is_canceled());
     }
 }

@@ -7,17 +7,25 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Uri;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::dispatcher::Slot;
 use crate::{CallContext, Error, ErrorKind};
 
-/// Watches a call's cancellation token and its deadline. The future that waits for either is
-/// made the first time the call has to wait, so a call that never waits allocates nothing here.
+/// Watches a call's cancellation and its deadline. The watch of a call owns its context's
+/// waker slot, which `cancel` wakes, so waiting for the cancellation costs no future; a timer
+/// is made only when a call with a timeout has to wait.
 pub(crate) struct CallWatch {
     context: CallContext,
     deadline: Option<(Instant, Duration)>,
-    waiting: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// Wakes the call at its deadline, made the first time the call waits.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// The wait for the cancellation token, for a watch that does not own the context's waker
+    /// slot (a context shared by several calls).
+    token_wait: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    /// Whether this watch owns the context's waker slot.
+    owns_waker_slot: bool,
     timed_out: bool,
     uri: Uri,
 }
@@ -30,10 +38,13 @@ impl CallWatch {
         start: Instant,
         uri: Uri,
     ) -> Self {
+        let owns_waker_slot = context.claim_watcher();
         CallWatch {
             context,
             deadline: timeout.map(|timeout| (start + timeout, timeout)),
-            waiting: None,
+            timer: None,
+            token_wait: None,
+            owns_waker_slot,
             timed_out: false,
             uri,
         }
@@ -65,33 +76,37 @@ impl CallWatch {
 
     /// Ready with the error once the call is canceled or its time is up.
     pub(crate) fn poll_interrupt(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
-        if let Some(error) = self.interrupted() {
-            return Poll::Ready(error);
-        }
-        let token = self.context.cancel_token().clone();
-        let deadline = self.deadline.map(|(deadline, _)| deadline);
-        let waiting = self.waiting.get_or_insert_with(|| {
-            Box::pin(async move {
-                match deadline {
-                    Some(deadline) => tokio::select! {
-                        () = token.cancelled_owned() => {}
-                        () = tokio::time::sleep_until(deadline) => {}
-                    },
-                    None => token.cancelled_owned().await,
-                }
-            })
-        });
-        match waiting.as_mut().poll(cx) {
-            Poll::Ready(()) => {
-                self.waiting = None;
-                match self.interrupted() {
-                    Some(error) => Poll::Ready(error),
-                    // Woken by a timer that fired a hair early: wait again.
-                    None => self.poll_interrupt(cx),
-                }
+        loop {
+            if let Some(error) = self.interrupted() {
+                return Poll::Ready(error);
             }
-            Poll::Pending => Poll::Pending,
+            if self.poll_canceled(cx) {
+                continue;
+            }
+            let Some((deadline, _)) = self.deadline else {
+                return Poll::Pending;
+            };
+            let timer = self
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            match timer.as_mut().poll(cx) {
+                // Woken by a timer that may have fired a hair early: check again.
+                Poll::Ready(()) => self.timer = None,
+                Poll::Pending => return Poll::Pending,
+            }
         }
+    }
+
+    /// Whether the call is canceled; if not, the task is woken when it is.
+    fn poll_canceled(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.owns_waker_slot {
+            return self.context.poll_canceled(cx.waker());
+        }
+        let token = self.context.cancel_token();
+        let wait = self
+            .token_wait
+            .get_or_insert_with(|| Box::pin(token.clone().cancelled_owned()));
+        wait.as_mut().poll(cx).is_ready()
     }
 
     /// Ends the call for its timeout: its token is canceled so that every layer below stops.
@@ -120,6 +135,14 @@ pub(crate) struct CallGuard {
     watch: CallWatch,
     slot: Option<Slot>,
     finished: bool,
+}
+
+impl Drop for CallWatch {
+    fn drop(&mut self) {
+        if self.owns_waker_slot {
+            self.context.forget_watcher();
+        }
+    }
 }
 
 impl CallGuard {
@@ -157,5 +180,90 @@ impl CallGuard {
 impl Drop for CallGuard {
     fn drop(&mut self) {
         self.finish(None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+
+    use super::*;
+    use crate::NoEvents;
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn watch(context: &CallContext, timeout: Option<Duration>) -> CallWatch {
+        let uri = Uri::from_static("http://watch.test/");
+        CallWatch::new(context.clone(), timeout, Instant::now(), uri)
+    }
+
+    #[tokio::test]
+    async fn cancel_wakes_every_watch_of_a_context_and_interrupts_them() {
+        let context = CallContext::new(Arc::new(NoEvents));
+        let mut owner = watch(&context, None);
+        let mut other = watch(&context, None);
+        assert!(owner.owns_waker_slot && !other.owns_waker_slot);
+        let (owner_wakes, other_wakes) =
+            (Arc::new(Counter::default()), Arc::new(Counter::default()));
+        let owner_waker = Waker::from(owner_wakes.clone());
+        let other_waker = Waker::from(other_wakes.clone());
+        for _ in 0..2 {
+            assert!(
+                owner
+                    .poll_interrupt(&mut Context::from_waker(&owner_waker))
+                    .is_pending()
+            );
+            assert!(
+                other
+                    .poll_interrupt(&mut Context::from_waker(&other_waker))
+                    .is_pending()
+            );
+        }
+        assert_eq!(owner_wakes.0.load(Ordering::SeqCst), 0);
+
+        context.cancel();
+        assert_eq!(owner_wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(other_wakes.0.load(Ordering::SeqCst), 1);
+        for (watch, waker) in [(&mut owner, &owner_waker), (&mut other, &other_waker)] {
+            match watch.poll_interrupt(&mut Context::from_waker(waker)) {
+                Poll::Ready(error) => assert_eq!(error.kind(), ErrorKind::Canceled),
+                Poll::Pending => panic!("a canceled call still waits"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_owner_lets_the_slot_go_and_a_later_cancel_wakes_nothing_stale() {
+        let context = CallContext::new(Arc::new(NoEvents));
+        let wakes = Arc::new(Counter::default());
+        let mut owner = watch(&context, None);
+        let waker = Waker::from(wakes.clone());
+        assert!(
+            owner
+                .poll_interrupt(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        drop(owner);
+        context.cancel();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiting_call_times_out_at_its_deadline_and_cancels_its_context() {
+        let context = CallContext::new(Arc::new(NoEvents));
+        let mut watch = watch(&context, Some(Duration::from_secs(2)));
+        let error = std::future::poll_fn(|cx| watch.poll_interrupt(cx)).await;
+        assert_eq!(error.kind(), ErrorKind::Timeout);
+        assert!(context.is_canceled());
     }
 }

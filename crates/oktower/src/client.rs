@@ -18,6 +18,7 @@ use crate::client_body::StackBody;
 use crate::dispatcher::Slot;
 use crate::follow_up::FinalUri;
 use crate::stack::{ApplicationSeam, CoreService, MaybeCache, NetworkSeam, Seam};
+use crate::uri_authority::HostPort;
 use crate::{
     Body, BoxError, Call, CallContext, CallServer, ClientBuilder, ConnectionPool, Dispatcher,
     Error, ErrorKind, EventListener, IntoUrl, NoEvents, RequestBody, RequestBuilder, Response,
@@ -249,7 +250,7 @@ where
 /// host.
 fn check_request(uri: &Uri) -> Result<(), Error> {
     let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    let host_ok = uri.host().is_some_and(|host| !host.is_empty());
+    let host_ok = HostPort::of_uri(uri).is_some_and(|found| !found.host.is_empty());
     if scheme_ok && host_ok {
         return Ok(());
     }

@@ -93,6 +93,7 @@ mod timings;
 mod tls;
 #[cfg(feature = "tracing")]
 mod tracing_listener;
+mod uri_authority;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
 pub use body::RequestBody;

@@ -9,6 +9,7 @@ use http::header::CONTENT_TYPE;
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Uri, Version};
 
+use crate::uri_authority::HostPort;
 use crate::{Call, CallTimeout, Client, Error, ErrorKind, RequestBody, Response};
 
 /// What can name the URL of a request: `&str`, `String`, `http::Uri` and `url::Url`.
@@ -78,7 +79,11 @@ impl IntoUrl for &String {
 impl IntoUrl for Uri {
     fn into_uri(self) -> Result<Uri, Error> {
         match self.scheme_str() {
-            Some("http" | "https") if self.host().is_some_and(|host| !host.is_empty()) => Ok(self),
+            Some("http" | "https")
+                if HostPort::of_uri(&self).is_some_and(|found| !found.host.is_empty()) =>
+            {
+                Ok(self)
+            }
             _ => {
                 let text = self.to_string();
                 text.as_str().into_uri()

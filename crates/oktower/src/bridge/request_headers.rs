@@ -7,6 +7,8 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, Method, Uri, Version};
 use http_body::Body;
 
+use crate::uri_authority::HostPort;
+
 /// The `Accept-Encoding` the bridge sends: every coding it decodes.
 pub(super) const ACCEPT_ENCODING_VALUE: HeaderValue =
     HeaderValue::from_static("gzip, deflate, br, zstd");
@@ -73,27 +75,71 @@ pub(super) fn add_request_headers(
     user_agent: &HeaderValue,
     cookies: Option<HeaderValue>,
 ) -> bool {
+    // The headers looked for below, found in one pass; adding some of them (and the body
+    // framing) changes none of the answers.
+    let present = Present::in_headers(headers);
     set_body_framing(request, headers);
-    if !headers.contains_key(HOST)
+    if !present.host
         && let Some(host) = host_header(request.uri)
     {
         headers.insert(HOST, host);
     }
-    if request.version <= Version::HTTP_11 && !headers.contains_key(CONNECTION) {
+    if request.version <= Version::HTTP_11 && !present.connection {
         headers.insert(CONNECTION, KEEP_ALIVE);
     }
-    let transparent_decompression =
-        !headers.contains_key(ACCEPT_ENCODING) && !headers.contains_key(RANGE);
+    let transparent_decompression = !present.accept_encoding && !present.range;
     if transparent_decompression {
         headers.insert(ACCEPT_ENCODING, ACCEPT_ENCODING_VALUE);
     }
     if let Some(cookies) = cookies {
-        add_cookies(headers, cookies);
+        add_cookies(headers, cookies, present.cookie);
     }
-    if !headers.contains_key(USER_AGENT) {
+    if !present.user_agent {
         headers.insert(USER_AGENT, user_agent.clone());
     }
     transparent_decompression
+}
+
+/// Which of the headers the bridge may add the request already has.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Present {
+    host: bool,
+    connection: bool,
+    accept_encoding: bool,
+    range: bool,
+    cookie: bool,
+    user_agent: bool,
+}
+
+/// Up to this many header names, one pass over them beats a hash lookup per name.
+const SCAN_LIMIT: usize = 8;
+
+impl Present {
+    fn in_headers(headers: &HeaderMap) -> Self {
+        let mut present = Present::default();
+        if headers.keys_len() > SCAN_LIMIT {
+            return Present {
+                host: headers.contains_key(HOST),
+                connection: headers.contains_key(CONNECTION),
+                accept_encoding: headers.contains_key(ACCEPT_ENCODING),
+                range: headers.contains_key(RANGE),
+                cookie: headers.contains_key(COOKIE),
+                user_agent: headers.contains_key(USER_AGENT),
+            };
+        }
+        for name in headers.keys() {
+            match name {
+                name if name == HOST => present.host = true,
+                name if name == CONNECTION => present.connection = true,
+                name if name == ACCEPT_ENCODING => present.accept_encoding = true,
+                name if name == RANGE => present.range = true,
+                name if name == COOKIE => present.cookie = true,
+                name if name == USER_AGENT => present.user_agent = true,
+                _ => {}
+            }
+        }
+        present
+    }
 }
 
 fn set_body_framing(request: &RequestHead<'_>, headers: &mut HeaderMap) {
@@ -128,15 +174,15 @@ fn requires_body(method: &Method) -> bool {
 /// `uri`'s host and non-default port, as the `Host` header carries them (no user info).
 fn host_header(uri: &Uri) -> Option<HeaderValue> {
     let authority = uri.authority()?;
-    let host = authority.host();
+    let HostPort { host, port, bare } = HostPort::of(authority.as_str());
     let default_port = match uri.scheme_str() {
         Some("http" | "ws") => Some(80),
         Some("https" | "wss") => Some(443),
         _ => None,
     };
-    let value = match authority.port_u16() {
+    let value = match port {
         // Without user info the authority is exactly `host:port`: no formatting needed.
-        Some(port) if Some(port) != default_port && !authority.as_str().contains('@') => {
+        Some(port) if Some(port) != default_port && bare => {
             HeaderValue::from_str(authority.as_str())
         }
         Some(port) if Some(port) != default_port => HeaderValue::try_from(format!("{host}:{port}")),
@@ -146,8 +192,8 @@ fn host_header(uri: &Uri) -> Option<HeaderValue> {
 }
 
 /// Puts the jar's `cookies` after the user's own `Cookie` values, all in one header.
-fn add_cookies(headers: &mut HeaderMap, cookies: HeaderValue) {
-    if !headers.contains_key(COOKIE) {
+fn add_cookies(headers: &mut HeaderMap, cookies: HeaderValue, user_cookies: bool) {
+    if !user_cookies {
         headers.insert(COOKIE, cookies);
         return;
     }

@@ -1,5 +1,5 @@
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_TYPE, HeaderName};
 use http_body_util::{Empty, Full};
 
 use super::*;
@@ -271,4 +271,34 @@ fn header_values_with_cr_or_lf_are_refused_by_http() {
         .header("x-custom", "ok\r\nHost: evil.test")
         .body(());
     assert!(request.is_err());
+}
+
+#[test]
+fn presence_found_by_scanning_matches_lookups_for_small_and_large_header_maps() {
+    let looked_up = |headers: &HeaderMap| Present {
+        host: headers.contains_key(HOST),
+        connection: headers.contains_key(CONNECTION),
+        accept_encoding: headers.contains_key(ACCEPT_ENCODING),
+        range: headers.contains_key(RANGE),
+        cookie: headers.contains_key(COOKIE),
+        user_agent: headers.contains_key(USER_AGENT),
+    };
+    let names = [HOST, CONNECTION, ACCEPT_ENCODING, RANGE, COOKIE, USER_AGENT];
+    for extra in [0, 3, SCAN_LIMIT, SCAN_LIMIT + 5] {
+        for mask in 0..(1u32 << names.len()) {
+            let mut headers = HeaderMap::new();
+            for index in 0..extra {
+                let name = HeaderName::from_bytes(format!("x-extra-{index}").as_bytes()).unwrap();
+                headers.insert(name, HeaderValue::from_static("1"));
+            }
+            for (bit, name) in names.iter().enumerate() {
+                if mask & (1 << bit) != 0 {
+                    headers.append(name.clone(), HeaderValue::from_static("v"));
+                }
+            }
+            let expected = looked_up(&headers);
+            assert_eq!(Present::in_headers(&headers), expected, "{extra} {mask:b}");
+            assert_eq!(expected.host, mask & 1 != 0);
+        }
+    }
 }
