@@ -140,7 +140,17 @@ impl CallContext {
     /// The call's cancellation token: awaiting `cancelled()` on it ends when the call is
     /// canceled.
     pub fn cancel_token(&self) -> &CancellationToken {
-        self.inner.cancel.get_or_init(CancellationToken::new)
+        if let Some(token) = self.inner.cancel.get() {
+            return token;
+        }
+        let token = self.inner.cancel.get_or_init(CancellationToken::new);
+        // From now on the token may be canceled directly, bypassing `cancel`: the watch that
+        // waits on the waker slot is woken to wait on the token instead.
+        let watcher = self.watcher().take();
+        if let Some(waker) = watcher {
+            waker.wake();
+        }
+        token
     }
 
     /// Cancels the call; the first cancel reports `canceled` to the listener, as OkHttp's
@@ -174,9 +184,15 @@ impl CallContext {
         !self.inner.watcher_claimed.swap(true, Ordering::AcqRel)
     }
 
-    /// For the owner of the waker slot: whether the call is canceled, else `waker` is woken
-    /// when it is.
-    pub(crate) fn poll_canceled(&self, waker: &Waker) -> bool {
+    /// For the owner of the waker slot, while the context has no token (only [`cancel`] can
+    /// cancel it then, and `cancel` wakes the slot): registers `waker` and returns true. False
+    /// once the token exists: it may be canceled directly, so the watch waits on the token.
+    ///
+    /// [`cancel`]: Self::cancel
+    pub(crate) fn wait_in_slot(&self, waker: &Waker) -> bool {
+        if self.inner.cancel.get().is_some() {
+            return false;
+        }
         {
             let mut watcher = self.watcher();
             match &*watcher {
@@ -184,8 +200,9 @@ impl CallContext {
                 _ => *watcher = Some(waker.clone()),
             }
         }
-        // Checked after registering: a cancel in between finds the waker.
-        self.is_canceled()
+        // Checked again after registering: a token made in between may not have found the
+        // waker to wake.
+        self.inner.cancel.get().is_none()
     }
 
     /// For the owner of the waker slot, when it stops watching: the waker is let go.

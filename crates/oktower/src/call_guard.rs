@@ -14,8 +14,9 @@ use crate::dispatcher::Slot;
 use crate::{CallContext, Error, ErrorKind};
 
 /// Watches a call's cancellation and its deadline. The watch of a call owns its context's
-/// waker slot, which `cancel` wakes, so waiting for the cancellation costs no future; a timer
-/// is made only when a call with a timeout has to wait.
+/// waker slot, which `cancel` wakes, so waiting for the cancellation costs no future while the
+/// context has no token (once someone asks for the token, it may be canceled directly and the
+/// watch waits on it); a timer is made only when a call with a timeout has to wait.
 pub(crate) struct CallWatch {
     context: CallContext,
     deadline: Option<(Instant, Duration)>,
@@ -99,8 +100,8 @@ impl CallWatch {
 
     /// Whether the call is canceled; if not, the task is woken when it is.
     fn poll_canceled(&mut self, cx: &mut Context<'_>) -> bool {
-        if self.owns_waker_slot {
-            return self.context.poll_canceled(cx.waker());
+        if self.owns_waker_slot && self.context.wait_in_slot(cx.waker()) {
+            return false;
         }
         let token = self.context.cancel_token();
         let wait = self
@@ -229,10 +230,11 @@ mod tests {
                     .is_pending()
             );
         }
-        assert_eq!(owner_wakes.0.load(Ordering::SeqCst), 0);
+        // The other watch asked for the token: the owner was woken once to wait on it.
+        assert_eq!(owner_wakes.0.load(Ordering::SeqCst), 1);
 
         context.cancel();
-        assert_eq!(owner_wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(owner_wakes.0.load(Ordering::SeqCst), 2);
         assert_eq!(other_wakes.0.load(Ordering::SeqCst), 1);
         for (watch, waker) in [(&mut owner, &owner_waker), (&mut other, &other_waker)] {
             match watch.poll_interrupt(&mut Context::from_waker(waker)) {
@@ -256,6 +258,44 @@ mod tests {
         drop(owner);
         context.cancel();
         assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_token_canceled_directly_interrupts_the_watch() {
+        fn interrupted(watch: &mut CallWatch, waker: &Waker) -> bool {
+            match watch.poll_interrupt(&mut Context::from_waker(waker)) {
+                Poll::Ready(error) => error.kind() == ErrorKind::Canceled,
+                Poll::Pending => false,
+            }
+        }
+        // The token is asked for while the watch waits in the slot (as a layer below does),
+        // then canceled by its holder, never through `CallContext::cancel`.
+        let context = CallContext::new(Arc::new(NoEvents));
+        let wakes = Arc::new(Counter::default());
+        let waker = Waker::from(wakes.clone());
+        let mut waiting = watch(&context, None);
+        assert!(!interrupted(&mut waiting, &waker));
+        let token = context.cancel_token().clone();
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            1,
+            "woken to wait on the token"
+        );
+        assert!(!interrupted(&mut waiting, &waker));
+        token.cancel();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
+        assert!(interrupted(&mut waiting, &waker));
+
+        // A context made with the caller's token (a child of its own, canceled from above).
+        let parent = tokio_util::sync::CancellationToken::new();
+        let context = CallContext::with_token(Arc::new(NoEvents), parent.child_token());
+        let wakes = Arc::new(Counter::default());
+        let waker = Waker::from(wakes.clone());
+        let mut waiting = watch(&context, None);
+        assert!(!interrupted(&mut waiting, &waker));
+        parent.cancel();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert!(interrupted(&mut waiting, &waker));
     }
 
     #[tokio::test(start_paused = true)]
