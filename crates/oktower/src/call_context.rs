@@ -160,12 +160,9 @@ impl CallContext {
         if !self.inner.reported.swap(true, Ordering::AcqRel) {
             self.inner.listener.canceled();
         }
+        // Making the token (if this is the first ask) wakes a watch waiting in the slot; once
+        // the token exists, watches wait on it, so canceling it wakes them.
         self.cancel_token().cancel();
-        // After the token is canceled: a watch that registers later sees the cancellation.
-        let watcher = self.watcher().take();
-        if let Some(waker) = watcher {
-            waker.wake();
-        }
     }
 
     /// Whether the call was canceled.
