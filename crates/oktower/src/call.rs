@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use http::{Request, Uri};
 
+use crate::call_future::CallFuture;
 use crate::{CallContext, Client, Error, ErrorKind, RequestBody, Response};
 
 /// A request prepared for execution, OkHttp's `Call`.
@@ -77,10 +78,11 @@ impl Call {
     /// Sends the request and waits for the response head. A call executes once: the second
     /// time (or after [`enqueue`](Self::enqueue)) this fails with an
     /// [`ErrorKind::Builder`] error, "Already Executed".
-    pub async fn execute(&self) -> Result<Response, Error> {
-        let request = self.take_request()?;
-        let response = self.inner.client.send(request).await?;
-        Ok(Response::new(response))
+    pub fn execute(
+        &self,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<> {
+        let client = &self.inner.client;
+        CallFuture::new(self.take_request().map(|request| client.send(request)))
     }
 
     /// Runs the call on the current tokio runtime and hands its outcome to `callback`; the

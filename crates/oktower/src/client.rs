@@ -13,6 +13,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::builder::Settings;
+use crate::call_future::CallFuture;
 use crate::call_guard::{CallGuard, CallWatch};
 use crate::client_body::StackBody;
 use crate::dispatcher::Slot;
@@ -186,13 +187,15 @@ impl Client {
     }
 
     /// Sends `request` and waits for the response head.
-    pub async fn execute<B>(&self, request: Request<B>) -> Result<Response, Error>
+    pub fn execute<B>(
+        &self,
+        request: Request<B>,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<B>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let response = self.send(request.map(RequestBody::new)).await?;
-        Ok(Response::new(response))
+        CallFuture::new(Ok(self.send(request.map(RequestBody::new))))
     }
 
     /// The context of a new call to `uri`, with its listener and a fresh cancellation token,
@@ -209,8 +212,17 @@ impl Client {
     pub(crate) fn send(
         &self,
         request: Request<RequestBody>,
-    ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static {
-        run(self.shared.clone(), self.clone(), request)
+    ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static + use<> {
+        run(self.shared.clone(), self.clone(), request, UriChecked::No)
+    }
+
+    /// [`send`](Self::send) for a request whose URI [`IntoUrl`](crate::IntoUrl) already
+    /// checked (every URI a [`RequestBuilder`](crate::RequestBuilder) holds went through it).
+    pub(crate) fn send_checked(
+        &self,
+        request: Request<RequestBody>,
+    ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static + use<> {
+        run(self.shared.clone(), self.clone(), request, UriChecked::Yes)
     }
 }
 
@@ -262,11 +274,27 @@ fn check_request(uri: &Uri) -> Result<(), Error> {
     Err(Error::new(ErrorKind::Builder, message).with_url(uri.to_string()))
 }
 
-async fn run(
+/// Runs one call: its context and call watch are set up at once; the returned future starts
+/// the call (`call_start`), waits for the call's turn in the dispatcher, then sends it down the stack; both waits end
+/// early when the call is canceled or out of time.
+///
+/// Not an `async fn`: its future would hold the request several times over (an `async fn`
+/// keeps each argument both as an argument and as a local, and so would a nested one), and
+/// callers of [`Client`] as a `tower::Service` box it per call. The block below uses the
+/// request it captures in place.
+/// Whether a request's URI was already found to be an `http` or `https` URL with a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UriChecked {
+    Yes,
+    No,
+}
+
+fn run(
     shared: Arc<Shared>,
     client: Client,
     mut request: Request<RequestBody>,
-) -> Result<http::Response<Body>, Error> {
+    uri_checked: UriChecked,
+) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static {
     let start = Instant::now();
     let context = match CallContext::of(request.extensions()) {
         Some(context) => context.clone(),
@@ -278,50 +306,67 @@ async fn run(
     };
     let timings = context.timings();
     let listener = context.listener().clone();
-    listener.call_start(request.uri());
     let timeout = request
         .extensions()
         .get::<CallTimeout>()
         .map(|timeout| timeout.0)
         .or(shared.settings.call_timeout)
         .filter(|timeout| !timeout.is_zero());
+    let checked = match uri_checked {
+        UriChecked::Yes => Ok(()),
+        UriChecked::No => check_request(request.uri()),
+    };
     let mut watch = CallWatch::new(context, timeout, start, request.uri().clone());
-    match admit_and_send(&shared, &mut watch, request).await {
-        Ok((slot, mut response)) => {
-            if response.extensions().get::<FinalUri>().is_none() {
-                let uri = watch.uri().clone();
-                response.extensions_mut().insert(FinalUri(uri));
+    async move {
+        // The call starts when its future is first polled, as it did when this was an
+        // `async fn`: a future dropped unpolled reports nothing.
+        listener.call_start(request.uri());
+        let admitted: Result<(Slot, http::Response<Body>), Error> = 'send: {
+            if let Err(error) = checked {
+                break 'send Err(error);
             }
-            if let Some(timings) = timings {
-                response.extensions_mut().insert(timings);
+            if let Some(error) = watch.interrupted() {
+                break 'send Err(error);
             }
-            let guard = CallGuard::new(watch, Some(slot));
-            Ok(response.map(|body| body.guarded(guard)))
-        }
-        Err(error) => {
-            listener.call_failed(&error);
-            Err(error)
+            // The stack and the context are only needed until the call is made: in a block of
+            // their own, they take no room in the future while it runs.
+            let (slot, call) = {
+                let context = watch.context().clone();
+                let admit = shared.dispatcher.admit(request.uri(), &context);
+                let slot = match interruptible(&mut watch, admit).await {
+                    Ok(slot) => slot,
+                    Err(error) => break 'send Err(error),
+                };
+                let mut stack = shared.stack.clone();
+                let ready = poll_fn(|cx| stack.poll_ready(cx));
+                if let Err(error) = interruptible(&mut watch, ready).await {
+                    break 'send Err(error);
+                }
+                (slot, stack.call(request))
+            };
+            match interruptible(&mut watch, call).await {
+                Ok(response) => Ok((slot, response)),
+                Err(error) => Err(error),
+            }
+        };
+        match admitted {
+            Ok((slot, mut response)) => {
+                if response.extensions().get::<FinalUri>().is_none() {
+                    let uri = watch.uri().clone();
+                    response.extensions_mut().insert(FinalUri(uri));
+                }
+                if let Some(timings) = timings {
+                    response.extensions_mut().insert(timings);
+                }
+                let guard = CallGuard::new(watch, Some(slot));
+                Ok(response.map(|body| body.guarded(guard)))
+            }
+            Err(error) => {
+                listener.call_failed(&error);
+                Err(error)
+            }
         }
     }
-}
-
-/// Waits for the call's turn in the dispatcher, then sends it down the stack; both waits end
-/// early when the call is canceled or out of time.
-async fn admit_and_send(
-    shared: &Shared,
-    watch: &mut CallWatch,
-    request: Request<RequestBody>,
-) -> Result<(Slot, http::Response<Body>), Error> {
-    check_request(request.uri())?;
-    if let Some(error) = watch.interrupted() {
-        return Err(error);
-    }
-    let context = watch.context().clone();
-    let slot = interruptible(watch, shared.dispatcher.admit(request.uri(), &context)).await?;
-    let mut stack = shared.stack.clone();
-    interruptible(watch, poll_fn(|cx| stack.poll_ready(cx))).await?;
-    let response = interruptible(watch, stack.call(request)).await?;
-    Ok((slot, response))
 }
 
 pin_project_lite::pin_project! {
@@ -376,12 +421,21 @@ mod future_size_tests {
         std::mem::size_of::<T>()
     }
 
-    /// Every call boxes this future: a regression here costs a copy of it on every request
-    /// (it was 4.9 KB when the call-watch wrapper was an `async fn` holding its future twice).
+    /// The `tower::Service` impl boxes this future on every call, and every caller moves it: it
+    /// was 4.9 KB when the call-watch wrapper was an `async fn` holding its future twice, and
+    /// 1.9 KB when `run` was an `async fn` holding its request four times. Above about 1 KB its
+    /// allocation and its free leave glibc's per-thread cache for the slow path.
     #[test]
     #[allow(unreachable_code, clippy::diverging_sub_expression)]
     fn a_call_future_stays_small() {
-        let size = size_of_output(|| run(unreachable!(), unreachable!(), unreachable!()));
-        assert!(size <= 3 * 1024, "the call future grew to {size} bytes");
+        let size = size_of_output(|| {
+            run(
+                unreachable!(),
+                unreachable!(),
+                unreachable!(),
+                UriChecked::No,
+            )
+        });
+        assert!(size <= 1024, "the call future grew to {size} bytes");
     }
 }

@@ -66,6 +66,7 @@ mod builder;
 pub mod cache;
 mod call;
 mod call_context;
+mod call_future;
 mod call_guard;
 mod certificate_pinner;
 mod client;

@@ -9,6 +9,7 @@ use http::header::CONTENT_TYPE;
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Uri, Version};
 
+use crate::call_future::CallFuture;
 use crate::uri_authority::HostPort;
 use crate::{Call, CallTimeout, Client, Error, ErrorKind, RequestBody, Response};
 
@@ -318,10 +319,10 @@ impl RequestBuilder {
     }
 
     /// Sends the request and waits for the response head.
-    pub async fn send(self) -> Result<Response, Error> {
-        let request = self.request?;
-        let response = self.client.send(request).await?;
-        Ok(Response::new(response))
+    pub fn send(self) -> impl Future<Output = Result<Response, Error>> + Send + 'static + use<> {
+        let client = self.client;
+        // Every URI this builder holds went through `IntoUrl`, which checks it.
+        CallFuture::new(self.request.map(|request| client.send_checked(request)))
     }
 }
 
