@@ -23,29 +23,65 @@ impl<'a> HostPort<'a> {
             .map(|authority| Self::of(authority.as_str()))
     }
 
-    /// The host and port of `authority` (the text of an `http::uri::Authority`).
+    /// The host and port of `authority` (the text of an `http::uri::Authority`): the host
+    /// starts after the last `@` and ends at the first `:` after it (after the closing `]` of
+    /// an IPv6 literal).
     pub(crate) fn of(authority: &'a str) -> Self {
+        Self::of_plain(authority).unwrap_or_else(|| Self::of_any(authority))
+    }
+
+    /// The common case in one forward pass: `host` or `host:digits`, without user info or an
+    /// IPv6 literal. `None` for any other authority.
+    fn of_plain(authority: &'a str) -> Option<Self> {
         let bytes = authority.as_bytes();
-        let start = bytes
-            .iter()
-            .rposition(|&byte| byte == b'@')
-            .map_or(0, |at| at + 1);
-        let rest = &bytes[start..];
-        let host_len = if rest.first() == Some(&b'[') {
-            rest.iter()
-                .position(|&byte| byte == b']')
-                .map_or(rest.len(), |end| end + 1)
-        } else {
-            rest.iter()
-                .position(|&byte| byte == b':')
-                .unwrap_or(rest.len())
+        let mut end = 0;
+        while end < bytes.len() && !matches!(bytes[end], b':' | b'@' | b'[') {
+            end += 1;
+        }
+        let port = match bytes.get(end) {
+            None => None,
+            Some(b':') => {
+                let digits = &bytes[end + 1..];
+                if !digits.iter().all(u8::is_ascii_digit) {
+                    // User info (`user:password@host`) or something stranger.
+                    return None;
+                }
+                parse_port(digits)
+            }
+            Some(_) => return None,
         };
-        let end = start + host_len;
+        Some(HostPort {
+            // `end` is at an ASCII `:` or at the end: a character boundary.
+            host: authority.get(..end)?,
+            port,
+            bare: true,
+        })
+    }
+
+    /// Any authority: the host after the last `@`, bracketed when it is an IPv6 literal.
+    fn of_any(authority: &'a str) -> Self {
+        let bytes = authority.as_bytes();
+        let mut start = bytes.len();
+        while start > 0 && bytes[start - 1] != b'@' {
+            start -= 1;
+        }
+        let rest = &bytes[start..];
+        let mut end = 0;
+        if rest.first() == Some(&b'[') {
+            while end < rest.len() && rest[end] != b']' {
+                end += 1;
+            }
+            end = (end + 1).min(rest.len());
+        } else {
+            while end < rest.len() && rest[end] != b':' {
+                end += 1;
+            }
+        }
         // `start` follows an ASCII `@`, `end` is at an ASCII `:` or after an ASCII `]` (or at
         // the end), so both are character boundaries.
-        let host = authority.get(start..end).unwrap_or_default();
-        let port = match bytes.get(end) {
-            Some(b':') => authority.get(end + 1..).and_then(parse_port),
+        let host = authority.get(start..start + end).unwrap_or_default();
+        let port = match rest.get(end) {
+            Some(b':') => rest.get(end + 1..).and_then(parse_port),
             _ => None,
         };
         HostPort {
@@ -56,12 +92,20 @@ impl<'a> HostPort<'a> {
     }
 }
 
-/// A port as `http` reads one: decimal digits only, at most 65535.
-fn parse_port(text: &str) -> Option<u16> {
-    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+/// A port as `http` reads one (`str::parse::<u16>` without a sign): decimal digits, leading
+/// zeros allowed, at most 65535.
+fn parse_port(digits: &[u8]) -> Option<u16> {
+    if digits.is_empty() {
         return None;
     }
-    text.parse().ok()
+    let mut port: u16 = 0;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        port = port.checked_mul(10)?.checked_add(u16::from(digit - b'0'))?;
+    }
+    Some(port)
 }
 
 #[cfg(test)]
@@ -85,6 +129,9 @@ mod tests {
             "http://h:0/",
             "http://h:65536/",
             "http://h:99999999999/",
+            "http://h:000080/",
+            "http://a@b@[::1]@h:1/",
+            "http://h]:1/",
             "http://xn--bcher-kva.test/",
             "http://@h/",
             "http://user@/",
@@ -102,6 +149,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any authority `http` accepts, made of the characters that matter to the split.
+        #[test]
+        fn any_authority_splits_as_http_splits_it(text in "[a-c0-9@:\\[\\]]{0,16}") {
+            let Ok(parsed) = format!("http://{text}/").parse::<Uri>() else {
+                return Ok(());
+            };
+            let Some(authority) = parsed.authority() else {
+                return Ok(());
+            };
+            let found = HostPort::of(authority.as_str());
+            proptest::prop_assert_eq!(found.host, authority.host());
+            proptest::prop_assert_eq!(found.port, authority.port_u16());
+            proptest::prop_assert_eq!(found.bare, !text.contains('@'));
+            proptest::prop_assert_eq!(HostPort::of_any(authority.as_str()), found);
+        }
+    }
+
     #[test]
     fn a_uri_without_authority_has_no_host() {
         let relative: Uri = "/only/a/path".parse().unwrap();
@@ -110,10 +175,15 @@ mod tests {
 
     #[test]
     fn ports_are_decimal_digits_that_fit_in_sixteen_bits() {
-        assert_eq!(parse_port("8080"), Some(8080));
-        assert_eq!(parse_port("65535"), Some(65535));
-        assert_eq!(parse_port("65536"), None);
-        assert_eq!(parse_port("+80"), None);
-        assert_eq!(parse_port(""), None);
+        assert_eq!(parse_port(b"8080"), Some(8080));
+        assert_eq!(parse_port(b"65535"), Some(65535));
+        assert_eq!(parse_port(b"00080"), Some(80));
+        assert_eq!(parse_port(b"65536"), None);
+        assert_eq!(parse_port(b"99999"), None);
+        assert_eq!(parse_port(b"0000080"), Some(80));
+        assert_eq!(parse_port(b"080800"), None);
+        assert_eq!(parse_port(b"+80"), None);
+        assert_eq!(parse_port(b"8a"), None);
+        assert_eq!(parse_port(b""), None);
     }
 }
