@@ -250,3 +250,35 @@ fn enqueue_outside_a_runtime_reports_an_error_to_the_callback() {
     assert_eq!(error.kind(), ErrorKind::Builder);
     assert!(error.to_string().contains("tokio runtime"), "{error}");
 }
+
+#[tokio::test]
+async fn the_response_url_is_the_calls_before_and_after_its_body_is_read() {
+    let server = MockWebServer::start().await.unwrap();
+    server.enqueue(MockResponse::new().body("streamed"));
+    server.enqueue(MockResponse::new().status(204));
+    let events = Arc::new(Events::default());
+    let client = client_builder(&["a.test"], &events).build().unwrap();
+
+    let url = server.url_with_host("http", "a.test", "/read");
+    let mut response = client.get(&url).send().await.unwrap();
+    assert_eq!(response.url().unwrap().to_string(), url);
+    let mut read = Vec::new();
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        read.extend_from_slice(&chunk);
+    }
+    assert_eq!(read, b"streamed");
+    assert_eq!(
+        response.url().unwrap().to_string(),
+        url,
+        "after the body ended"
+    );
+    assert_eq!(events.take().last().unwrap(), "CallEnd");
+
+    let bodiless = server.url_with_host("http", "a.test", "/none");
+    let response = call(&client, &bodiless).execute().await.unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(response.url().unwrap().to_string(), bodiless);
+    drop(response);
+    assert_eq!(events.take().last().unwrap(), "CallEnd");
+    assert!(client.dispatcher().is_idle());
+}

@@ -55,10 +55,6 @@ impl CallWatch {
         &self.context
     }
 
-    pub(crate) fn uri(&self) -> &Uri {
-        &self.uri
-    }
-
     /// The error that ended the call, if it was canceled or its time is up, without waiting.
     pub(crate) fn interrupted(&mut self) -> Option<Error> {
         if let Some((deadline, _)) = self.deadline
@@ -108,6 +104,12 @@ impl CallWatch {
             .token_wait
             .get_or_insert_with(|| Box::pin(token.clone().cancelled_owned()));
         wait.as_mut().poll(cx).is_ready()
+    }
+
+    /// Stops waiting: the timer and the token wait, if any, are dropped.
+    fn stop(&mut self) {
+        self.timer = None;
+        self.token_wait = None;
     }
 
     /// Ends the call for its timeout: its token is canceled so that every layer below stops.
@@ -163,11 +165,23 @@ impl CallGuard {
         self.watch.poll_interrupt(cx)
     }
 
-    /// Ends the call: successfully (`None`) or with `error`. Only the first call counts.
+    /// The URL the call was made for.
+    pub(crate) fn uri(&self) -> &Uri {
+        &self.watch.uri
+    }
+
+    /// Whether the call ended.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Ends the call: successfully (`None`) or with `error`. Only the first call counts. The
+    /// watch stops waiting (its timer and token wait are dropped).
     pub(crate) fn finish(&mut self, error: Option<&Error>) {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
+        self.watch.stop();
         // The slot goes back before the listener hears the end, as in OkHttp.
         drop(self.slot.take());
         let listener = self.watch.context.listener();

@@ -17,7 +17,6 @@ use crate::call_future::CallFuture;
 use crate::call_guard::{CallGuard, CallWatch};
 use crate::client_body::StackBody;
 use crate::dispatcher::Slot;
-use crate::follow_up::FinalUri;
 use crate::stack::{ApplicationSeam, CoreService, MaybeCache, NetworkSeam, Seam};
 use crate::uri_authority::HostPort;
 use crate::{
@@ -351,15 +350,13 @@ fn run(
         };
         match admitted {
             Ok((slot, mut response)) => {
-                if response.extensions().get::<FinalUri>().is_none() {
-                    let uri = watch.uri().clone();
-                    response.extensions_mut().insert(FinalUri(uri));
-                }
                 if let Some(timings) = timings {
                     response.extensions_mut().insert(timings);
                 }
-                let guard = CallGuard::new(watch, Some(slot));
-                Ok(response.map(|body| body.guarded(guard)))
+                // The guard keeps the call's URL: `Response::url` reads it there when no
+                // follow-up put a `FinalUri` in the extensions.
+                response.body_mut().guard(CallGuard::new(watch, Some(slot)));
+                Ok(response)
             }
             Err(error) => {
                 listener.call_failed(&error);

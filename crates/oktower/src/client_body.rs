@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::Uri;
 use http_body::{Body as _, Frame, SizeHint};
 
 use crate::call_guard::CallGuard;
@@ -99,14 +100,19 @@ impl Body {
         }
     }
 
-    /// Puts the call's guard on this body: it ends the call when the body ends.
-    pub(crate) fn guarded(mut self, mut guard: CallGuard) -> Self {
-        if http_body::Body::is_end_stream(&self) {
+    /// Puts the call's guard on this body: it ends the call when the body ends. The guard
+    /// stays after that, ended, for the call's URL.
+    pub(crate) fn guard(&mut self, mut guard: CallGuard) {
+        if http_body::Body::is_end_stream(self) {
             guard.finish(None);
-        } else {
-            self.guard = Some(guard);
         }
-        self
+        self.guard = Some(guard);
+    }
+
+    /// The URL the call was made for, when this body ends a call of a
+    /// [`Client`](crate::Client).
+    pub(crate) fn call_uri(&self) -> Option<&Uri> {
+        self.guard.as_ref().map(CallGuard::uri)
     }
 }
 
@@ -160,7 +166,7 @@ impl http_body::Body for Body {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         let this = self.get_mut();
-        let Some(guard) = this.guard.as_mut() else {
+        let Some(guard) = this.guard.as_mut().filter(|guard| !guard.is_finished()) else {
             return this.kind.poll_frame(cx);
         };
         if let Some(error) = guard.interrupted() {
@@ -169,12 +175,10 @@ impl http_body::Body for Body {
         match this.kind.poll_frame(cx) {
             Poll::Ready(None) => {
                 guard.finish(None);
-                this.guard = None;
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Err(error))) => {
                 guard.finish(Some(&error));
-                this.guard = None;
                 Poll::Ready(Some(Err(error)))
             }
             Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
@@ -211,7 +215,7 @@ impl Body {
     /// dropped (closing its connection) and the call fails with `error`.
     fn interrupt(&mut self, error: Error) -> Error {
         self.kind = Kind::Empty;
-        if let Some(mut guard) = self.guard.take() {
+        if let Some(guard) = &mut self.guard {
             guard.finish(Some(&error));
         }
         error

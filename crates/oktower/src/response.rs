@@ -90,7 +90,10 @@ impl Response {
 
     /// The URL that answered: the request's, or the last one redirected to.
     pub fn url(&self) -> Option<&Uri> {
-        self.inner.extensions().get::<FinalUri>().map(|uri| &uri.0)
+        match self.inner.extensions().get::<FinalUri>() {
+            Some(uri) => Some(&uri.0),
+            None => self.inner.body().call_uri(),
+        }
     }
 
     /// The body's length when known in advance.
