@@ -165,7 +165,8 @@ struct Prepared {
 
 /// What [`prepare`] changed in the request, to give an unsent request back unchanged.
 struct Original {
-    uri: Uri,
+    /// The absolute URI, when the request target became the origin form.
+    uri: Option<Uri>,
     version: Version,
     /// An HTTP/1 request's extensions: hyper does not read them, and their map, already
     /// allocated, becomes the response's (cleared) instead of a new one. `None` for HTTP/2,
@@ -183,7 +184,7 @@ fn prepare(
     // 1xx responses other than 100 only matter to a listener.
     let heard = CallContext::of(request.extensions()).is_some_and(CallContext::is_heard);
     let (mut parts, body) = request.into_parts();
-    let original_uri = parts.uri.clone();
+    let mut original_uri = None;
     let original_version = parts.version;
     let mut original_extensions = None;
     let multiplexed = info.protocol().is_multiplexed();
@@ -196,7 +197,8 @@ fn prepare(
         let route = info.route();
         let absolute_form = route.proxy().is_http() && !route.requires_tunnel();
         if !absolute_form {
-            parts.uri = origin_form(&parts.uri);
+            let origin = origin_form(&parts.uri);
+            original_uri = Some(std::mem::replace(&mut parts.uri, origin));
         } else if let Some(credentials) = route.proxy().credentials()
             && !parts.headers.contains_key(PROXY_AUTHORIZATION)
         {
@@ -257,7 +259,9 @@ fn unsent_or_failed(
             info.mark_no_new_exchanges();
             drop(lease);
             let (mut parts, wire) = (*unsent).into_parts();
-            parts.uri = original.uri;
+            if let Some(uri) = original.uri {
+                parts.uri = uri;
+            }
             parts.version = original.version;
             if let Some(extensions) = original.extensions {
                 parts.extensions = extensions;
@@ -395,15 +399,20 @@ fn is_close_delimited(status: StatusCode, headers: &HeaderMap) -> bool {
     !bodiless && !headers.contains_key(CONTENT_LENGTH) && !headers.contains_key(TRANSFER_ENCODING)
 }
 
-/// Whether a `Connection` header lists `token`.
+/// Whether a `Connection` header lists `token` (ASCII case-insensitively).
 fn has_token(headers: &HeaderMap, token: &str) -> bool {
-    headers.get_all(CONNECTION).iter().any(|value| {
-        value.to_str().is_ok_and(|value| {
-            value
-                .split(',')
-                .any(|item| item.trim().eq_ignore_ascii_case(token))
-        })
-    })
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .any(|value| lists_token(value.as_bytes(), token.as_bytes()))
+}
+
+/// Whether the comma-separated `value` lists `token`, on bytes: no UTF-8 check, no `str`
+/// pattern machinery (this runs twice per exchange).
+fn lists_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&byte| byte == b',')
+        .any(|item| item.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 fn expects_continue(headers: &HeaderMap) -> bool {
@@ -417,6 +426,28 @@ fn origin_form(uri: &Uri) -> Uri {
     match uri.path_and_query() {
         Some(path_and_query) => Uri::from(path_and_query.clone()),
         None => Uri::from_static("/"),
+    }
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_header_lists_its_tokens_in_any_case_and_spacing() {
+        assert!(lists_token(b"close", b"close"));
+        assert!(lists_token(b"Keep-Alive", b"keep-alive"));
+        assert!(lists_token(b"upgrade, CLOSE", b"close"));
+        assert!(lists_token(b" te ,\tclose\t", b"close"));
+        assert!(!lists_token(b"keep-alive", b"close"));
+        assert!(!lists_token(b"closed", b"close"));
+        assert!(!lists_token(b"", b"close"));
+        assert!(!lists_token(b"clo se", b"close"));
+        let mut headers = HeaderMap::new();
+        headers.append(CONNECTION, http::HeaderValue::from_static("keep-alive"));
+        assert!(!has_token(&headers, "close"));
+        headers.append(CONNECTION, http::HeaderValue::from_static("Close"));
+        assert!(has_token(&headers, "close"));
     }
 }
 
