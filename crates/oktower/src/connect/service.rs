@@ -73,71 +73,77 @@ where
 
 /// Acquires a connection, then runs the inner service on it; retries on another connection
 /// when the inner service gives the request back unsent.
-async fn exchange<S, R>(
+///
+/// Not an `async fn`, which would keep its arguments twice (as arguments and as locals) in
+/// the future boxed for every request.
+fn exchange<S, R>(
     settings: Arc<ConnectSettings>,
     mut inner: S,
     mut request: Request<RequestBody>,
-) -> Result<Response<R>, Error>
+) -> impl Future<Output = Result<Response<R>, Error>>
 where
     S: Service<Request<RequestBody>, Response = Response<R>, Error = Error>,
 {
-    let address = settings.address(request.uri())?;
-    let context = CallContext::of(request.extensions()).cloned();
-    let listener = match &context {
-        Some(context) => context.listener().clone(),
-        None => settings.no_events.clone(),
-    };
-    let timeouts = request
-        .extensions()
-        .get::<Timeouts>()
-        .copied()
-        .unwrap_or_default()
-        .or(settings.connect_timeout, settings.http.read_timeout);
-    let mut recovered: Vec<Error> = Vec::new();
-    let mut attempt = 0;
-    loop {
-        if attempt > 0 {
-            poll_fn(|cx| inner.poll_ready(cx)).await?;
-        }
-        // The fast path, a pooled connection for this very address, needs no future; the
-        // rest (route selection, connecting) is boxed so that this future stays small.
-        let pooled = match settings.tls.check_address(&address) {
-            Ok(()) if context.as_ref().is_none_or(|c| !c.is_canceled()) => settings
-                .pool
-                .inner
-                .acquire(&address, None, &settings.tls, false),
-            _ => None,
+    async move {
+        let address = settings.address(request.uri())?;
+        let context = CallContext::of(request.extensions()).cloned();
+        let listener = match &context {
+            Some(context) => context.listener().clone(),
+            None => settings.no_events.clone(),
         };
-        let found = match (pooled, &context) {
-            (Some(found), _) => Ok(found),
-            (None, Some(context)) => {
-                let token = context.cancel_token();
-                let acquiring = Box::pin(acquire(&settings, &address, &listener, timeouts));
-                tokio::select! {
-                    biased;
-                    () = token.cancelled() => Err(canceled(&address)),
-                    found = acquiring => found,
-                }
+        let timeouts = request
+            .extensions()
+            .get::<Timeouts>()
+            .copied()
+            .unwrap_or_default()
+            .or(settings.connect_timeout, settings.http.read_timeout);
+        let mut recovered: Vec<Error> = Vec::new();
+        let mut attempt = 0;
+        loop {
+            if attempt > 0 {
+                poll_fn(|cx| inner.poll_ready(cx)).await?;
             }
-            (None, None) => Box::pin(acquire(&settings, &address, &listener, timeouts)).await,
-        };
-        let Found { lease, coalesced } = found.map_err(|e| with_recovered(e, &mut recovered))?;
-        let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
-        listener.connection_acquired(&info);
-        let read_timeout = timeouts.read.flatten();
-        let exchange = Exchange::new(info, listener.clone(), lease, read_timeout);
-        request.extensions_mut().insert(exchange.clone());
-        match inner.call(request).await {
-            Ok(response) => return Ok(response),
-            Err(error) => match exchange.take_unsent() {
-                Some(unsent) if attempt < MAX_UNSENT_RETRIES => {
-                    exchange.info().mark_no_new_exchanges();
-                    recovered.push(error);
-                    request = unsent;
-                    attempt += 1;
+            // The fast path, a pooled connection for this very address, needs no future; the
+            // rest (route selection, connecting) is boxed so that this future stays small.
+            let pooled = match settings.tls.check_address(&address) {
+                Ok(()) if context.as_ref().is_none_or(|c| !c.is_canceled()) => settings
+                    .pool
+                    .inner
+                    .acquire(&address, None, &settings.tls, false),
+                _ => None,
+            };
+            let found = match (pooled, &context) {
+                (Some(found), _) => Ok(found),
+                (None, Some(context)) => {
+                    let token = context.cancel_token();
+                    let acquiring = Box::pin(acquire(&settings, &address, &listener, timeouts));
+                    tokio::select! {
+                        biased;
+                        () = token.cancelled() => Err(canceled(&address)),
+                        found = acquiring => found,
+                    }
                 }
-                _ => return Err(with_recovered(error, &mut recovered)),
-            },
+                (None, None) => Box::pin(acquire(&settings, &address, &listener, timeouts)).await,
+            };
+            let Found { lease, coalesced } =
+                found.map_err(|e| with_recovered(e, &mut recovered))?;
+            let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
+            listener.connection_acquired(&info);
+            let read_timeout = timeouts.read.flatten();
+            let exchange = Exchange::new(info, listener.clone(), lease, read_timeout);
+            request.extensions_mut().insert(exchange.clone());
+            match inner.call(request).await {
+                Ok(response) => return Ok(response),
+                Err(error) => match exchange.take_unsent() {
+                    Some(unsent) if attempt < MAX_UNSENT_RETRIES => {
+                        exchange.info().mark_no_new_exchanges();
+                        recovered.push(error);
+                        request = unsent;
+                        attempt += 1;
+                    }
+                    _ => return Err(with_recovered(error, &mut recovered)),
+                },
+            }
         }
     }
 }
@@ -205,5 +211,31 @@ impl Timeouts {
             connect: Some(self.connect.unwrap_or(connect)),
             read: Some(self.read.unwrap_or(read)),
         }
+    }
+}
+
+#[cfg(test)]
+mod future_size_tests {
+    use super::*;
+    use crate::CallServer;
+
+    /// The size of what `make` returns, without calling it.
+    fn size_of_output<T>(_make: impl FnOnce() -> T) -> usize {
+        std::mem::size_of::<T>()
+    }
+
+    /// Every request boxes this future: it was 912 bytes when `exchange` was an `async fn`
+    /// holding its request twice.
+    #[test]
+    #[allow(unreachable_code, clippy::diverging_sub_expression)]
+    fn the_connect_future_stays_small() {
+        let size = size_of_output(|| {
+            exchange::<CallServer, crate::ResponseBody>(
+                unreachable!(),
+                unreachable!(),
+                unreachable!(),
+            )
+        });
+        assert!(size <= 640, "the connect future grew to {size} bytes");
     }
 }
