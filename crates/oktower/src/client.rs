@@ -16,7 +16,6 @@ use crate::builder::Settings;
 use crate::call_future::CallFuture;
 use crate::call_guard::{CallGuard, CallWatch};
 use crate::client_body::StackBody;
-use crate::dispatcher::Slot;
 use crate::stack::{ApplicationSeam, CoreService, MaybeCache, NetworkSeam, Seam};
 use crate::uri_authority::HostPort;
 use crate::{
@@ -320,12 +319,12 @@ fn run(
         // The call starts when its future is first polled, as it did when this was an
         // `async fn`: a future dropped unpolled reports nothing.
         listener.call_start(request.uri());
-        let admitted: Result<(Slot, http::Response<Body>), Error> = 'send: {
+        let error = 'fail: {
             if let Err(error) = checked {
-                break 'send Err(error);
+                break 'fail error;
             }
             if let Some(error) = watch.interrupted() {
-                break 'send Err(error);
+                break 'fail error;
             }
             // The stack and the context are only needed until the call is made: in a block of
             // their own, they take no room in the future while it runs.
@@ -334,35 +333,31 @@ fn run(
                 let admit = shared.dispatcher.admit(request.uri(), &context);
                 let slot = match interruptible(&mut watch, admit).await {
                     Ok(slot) => slot,
-                    Err(error) => break 'send Err(error),
+                    Err(error) => break 'fail error,
                 };
                 let mut stack = shared.stack.clone();
                 let ready = poll_fn(|cx| stack.poll_ready(cx));
                 if let Err(error) = interruptible(&mut watch, ready).await {
-                    break 'send Err(error);
+                    break 'fail error;
                 }
                 (slot, stack.call(request))
             };
             match interruptible(&mut watch, call).await {
-                Ok(response) => Ok((slot, response)),
-                Err(error) => Err(error),
+                // The response is finished where it lands, not moved through a result.
+                Ok(mut response) => {
+                    if let Some(timings) = timings {
+                        response.extensions_mut().insert(timings);
+                    }
+                    // The guard keeps the call's URL: `Response::url` reads it there when no
+                    // follow-up put a `FinalUri` in the extensions.
+                    response.body_mut().guard(CallGuard::new(watch, Some(slot)));
+                    return Ok(response);
+                }
+                Err(error) => error,
             }
         };
-        match admitted {
-            Ok((slot, mut response)) => {
-                if let Some(timings) = timings {
-                    response.extensions_mut().insert(timings);
-                }
-                // The guard keeps the call's URL: `Response::url` reads it there when no
-                // follow-up put a `FinalUri` in the extensions.
-                response.body_mut().guard(CallGuard::new(watch, Some(slot)));
-                Ok(response)
-            }
-            Err(error) => {
-                listener.call_failed(&error);
-                Err(error)
-            }
-        }
+        listener.call_failed(&error);
+        Err(error)
     }
 }
 
