@@ -76,6 +76,7 @@ where
 ///
 /// Not an `async fn`, which would keep its arguments twice (as arguments and as locals) in
 /// the future boxed for every request.
+#[allow(clippy::manual_async_fn)]
 fn exchange<S, R>(
     settings: Arc<ConnectSettings>,
     mut inner: S,
