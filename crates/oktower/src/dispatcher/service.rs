@@ -8,6 +8,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::{Dispatcher, ResponseBody, ResponseFuture};
+use crate::uri_authority::HostPort;
 use crate::{CallContext, Error, NoEvents};
 
 /// Sends each request through `S` once the [`Dispatcher`] gives it a slot, and holds the slot
@@ -109,36 +110,11 @@ where
 
 /// The key a request counts against: its URI's host, lower-cased (borrowed when it already
 /// is), or `""` when it has none. The host is what [`http::Uri::host`] returns (after any
-/// `user@`, up to the port; an IPv6 literal with its brackets), found and checked for upper
-/// case in one pass over the authority.
+/// `user@`, up to the port; an IPv6 literal with its brackets), as the shared
+/// [`HostPort`] split finds it.
 pub(super) fn host_key(uri: &http::Uri) -> Cow<'_, str> {
-    let Some(authority) = uri.authority() else {
-        return Cow::Borrowed("");
-    };
-    let authority = authority.as_str();
-    let bytes = authority.as_bytes();
-    let start = bytes
-        .iter()
-        .rposition(|&byte| byte == b'@')
-        .map_or(0, |at| at + 1);
-    let mut end = bytes.len();
-    let mut upper = false;
-    let bracketed = bytes.get(start) == Some(&b'[');
-    for (offset, &byte) in bytes[start..].iter().enumerate() {
-        if bracketed && byte == b']' {
-            end = start + offset + 1;
-            break;
-        }
-        if !bracketed && byte == b':' {
-            end = start + offset;
-            break;
-        }
-        upper |= byte.is_ascii_uppercase();
-    }
-    // `start` follows an ASCII `@` and `end` is at an ASCII `:` or after an ASCII `]`, so
-    // both are character boundaries.
-    let host = authority.get(start..end).unwrap_or("");
-    if upper {
+    let host = HostPort::of_uri(uri).map_or("", |found| found.host);
+    if host.bytes().any(|byte| byte.is_ascii_uppercase()) {
         Cow::Owned(host.to_ascii_lowercase())
     } else {
         Cow::Borrowed(host)
