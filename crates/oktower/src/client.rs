@@ -199,11 +199,18 @@ impl Client {
     /// The context of a new call to `uri`, with its listener and a fresh cancellation token,
     /// whose timings recorder hears every event first.
     pub(crate) fn new_context(&self, uri: &Uri) -> CallContext {
+        self.new_context_at(uri, Instant::now())
+    }
+
+    /// [`new_context`](Self::new_context) with its timings measured from `origin` (an
+    /// instant the caller just read: one clock read fewer).
+    fn new_context_at(&self, uri: &Uri, origin: Instant) -> CallContext {
         let (listener, heard) = match &self.shared.settings.listeners {
             Some(factory) => (factory.create(uri), true),
             None => (NO_EVENTS.clone(), false),
         };
-        CallContext::recording(Arc::new(TimingsRecorder::new(listener)), heard)
+        let recorder = TimingsRecorder::with_origin(listener, origin);
+        CallContext::recording(Arc::new(recorder), heard)
     }
 
     /// Runs one call through the dispatcher and the stack.
@@ -297,7 +304,7 @@ fn run(
     let context = match CallContext::of(request.extensions()) {
         Some(context) => context.clone(),
         None => {
-            let context = client.new_context(request.uri());
+            let context = client.new_context_at(request.uri(), start);
             request.extensions_mut().insert(context.clone());
             context
         }

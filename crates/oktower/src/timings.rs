@@ -214,9 +214,14 @@ pub struct TimingsRecorder {
 impl TimingsRecorder {
     /// A recorder that tells `inner` of every event, with its origin now.
     pub fn new(inner: Arc<dyn EventListener>) -> Self {
+        TimingsRecorder::with_origin(inner, Instant::now())
+    }
+
+    /// A recorder whose instants count from `origin` (at or before the first event).
+    pub(crate) fn with_origin(inner: Arc<dyn EventListener>, origin: Instant) -> Self {
         TimingsRecorder {
             inner,
-            origin: Instant::now(),
+            origin,
             call_start: Mark::default(),
             call_end: Mark::default(),
             queued: Phase::default(),

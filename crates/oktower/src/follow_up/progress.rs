@@ -28,8 +28,13 @@ where
     /// The inner service, owned by this call.
     pub(crate) service: S,
     settings: Arc<Settings>,
-    /// The head of the request in flight.
+    /// The head of the request in flight. Its extensions are lent to the request in flight
+    /// when they hold only the call's context (see `lent_context`).
     head: request::Parts,
+    /// The call's context, when the head's extensions held nothing else and were moved into
+    /// the request in flight instead of copied (a copy of an extension map costs three
+    /// allocations); they are rebuilt from it if the request is sent again.
+    lent_context: Option<CallContext>,
     /// A copy of its body to send again; `None` when it can be sent only once.
     body: Option<B>,
     /// Follow-ups made so far.
@@ -81,6 +86,7 @@ where
             service,
             settings,
             head,
+            lent_context: None,
             body: None,
             follow_ups: 0,
             recovered: Vec::new(),
@@ -119,12 +125,42 @@ where
     /// Sends the request in flight with `body`, keeping a copy of the body; fails instead if
     /// the call was canceled.
     fn send(&mut self, body: B) -> Next<B, S::Response> {
+        self.restore_extensions();
         if CallContext::is_canceled_in(&self.head.extensions) {
             let canceled = Error::new(ErrorKind::Canceled, "Canceled").with_url(self.url());
             return Next::Done(Err(self.fail(canceled)));
         }
         self.body = replay_copy(&body);
-        Next::Send(Request::from_parts(self.head.clone(), body))
+        Next::Send(Request::from_parts(self.head_to_send(), body))
+    }
+
+    /// A copy of the head to send. Extensions holding only the call's context are moved
+    /// rather than copied, and the context is kept in `lent_context`.
+    fn head_to_send(&mut self) -> request::Parts {
+        let context_only = match CallContext::of(&self.head.extensions) {
+            Some(context) if self.head.extensions.len() == 1 => Some(context.clone()),
+            _ => None,
+        };
+        let Some(context) = context_only else {
+            return self.head.clone();
+        };
+        self.lent_context = Some(context);
+        let (mut sent, ()) = Request::new(()).into_parts();
+        sent.method = self.head.method.clone();
+        sent.uri = self.head.uri.clone();
+        sent.version = self.head.version;
+        sent.headers = self.head.headers.clone();
+        sent.extensions = mem::take(&mut self.head.extensions);
+        sent
+    }
+
+    /// Gives the head back the extensions lent to the request in flight (rebuilt: that
+    /// request is gone), before the head is copied into another request or shown to a
+    /// decision that may copy it.
+    fn restore_extensions(&mut self) {
+        if let Some(context) = self.lent_context.take() {
+            self.head.extensions.insert(context);
+        }
     }
 
     fn on_failure(&mut self, error: Error) -> Next<B, S::Response> {
@@ -148,6 +184,10 @@ where
 
     fn on_response(&mut self, response: S::Response) -> Next<B, S::Response> {
         let (head, body) = response.into_parts();
+        // Only a response that is not a success may be followed up, with a copy of the head.
+        if !head.status.is_success() {
+            self.restore_extensions();
+        }
         let decision = decide(
             &Exchange {
                 request: &self.head,
@@ -316,7 +356,10 @@ where
     }
 
     fn listener(&self) -> &dyn EventListener {
-        CallContext::listener_in(&self.head.extensions)
+        match &self.lent_context {
+            Some(context) => context.listener().as_ref(),
+            None => CallContext::listener_in(&self.head.extensions),
+        }
     }
 
     fn url(&self) -> String {

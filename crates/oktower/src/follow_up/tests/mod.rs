@@ -111,9 +111,19 @@ pub(super) struct Received {
     pub(super) uri: Uri,
     pub(super) headers: HeaderMap,
     pub(super) body: String,
+    /// How many extensions the request carried.
+    pub(super) extension_count: usize,
+    /// Whether its extensions held a call context.
+    pub(super) has_context: bool,
+    /// The `Tag` in its extensions.
+    pub(super) tag: Option<Tag>,
     /// Response bodies alive when this request arrived.
     pub(super) bodies_alive: usize,
 }
+
+/// A user's extension, to follow through the requests of a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Tag(pub(super) u32);
 
 /// The scripted inner service's shared state.
 #[derive(Clone, Default)]
@@ -165,6 +175,9 @@ impl Script {
                         uri: head.uri,
                         headers: head.headers,
                         body: String::from_utf8(body.to_vec()).unwrap(),
+                        extension_count: head.extensions.len(),
+                        has_context: CallContext::of(&head.extensions).is_some(),
+                        tag: head.extensions.get::<Tag>().copied(),
                         bodies_alive: script.alive.load(Ordering::SeqCst),
                     });
                     received.len() - 1

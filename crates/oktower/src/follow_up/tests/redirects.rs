@@ -62,6 +62,34 @@ async fn a_chain_of_codes_is_recorded_in_prior_responses() {
 }
 
 #[tokio::test]
+async fn every_request_of_a_call_carries_its_extensions() {
+    // Only the call's context (moved into the request sent rather than copied), and the
+    // context with a user's extension (copied); sent again after a failure, a redirect and
+    // a 503.
+    for tagged in [false, true] {
+        let script = Script::new([
+            fail(ErrorKind::Io, RequestSent::No),
+            redirect(302, "/b"),
+            respond(503, &[("retry-after", "0")]),
+            respond(200, &[]),
+        ]);
+        let (mut request, _recorder, _context) = with_recorder(get("http://a.test/a"));
+        if tagged {
+            request.extensions_mut().insert(Tag(7));
+        }
+        let response = run(FollowUpLayer::new(), &script, request).await;
+        assert_eq!(status(&response), 200);
+        let received = script.received();
+        assert_eq!(received.len(), 4);
+        for request in received.iter() {
+            assert!(request.has_context, "tagged: {tagged}");
+            assert_eq!(request.tag, tagged.then_some(Tag(7)));
+            assert_eq!(request.extension_count, 1 + usize::from(tagged));
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_final_response_without_follow_ups_has_no_prior_response() {
     let script = Script::new([respond(200, &[])]);
     let response = run(FollowUpLayer::new(), &script, get("http://a.test/"))
