@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, PROXY_AUTHORIZATION, TRANSFER_ENCODING};
-use http::{Extensions, HeaderMap, Request, Response, StatusCode, Uri, Version};
+use http::{Extensions, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body::Body as _;
 use hyper::body::Incoming;
 use tokio::time::Instant;
@@ -172,6 +172,8 @@ struct Original {
     /// allocated, becomes the response's (cleared) instead of a new one. `None` for HTTP/2,
     /// whose requests keep theirs (hyper reads the extended-CONNECT `Protocol` there).
     extensions: Option<Extensions>,
+    /// The bridge's `Connection: keep-alive`, taken off an HTTP/2 request.
+    keep_alive: bool,
 }
 
 /// Puts the request in the connection's form (request target, version, proxy credentials),
@@ -212,6 +214,13 @@ fn prepare(
         (!body.is_end_stream()).then(|| BodyTracker::new(listener.clone(), expect_continue));
     listener.request_headers_start();
     listener.request_headers_end(&parts);
+    // HTTP/2 has no `Connection` header. The bridge's `keep-alive` goes here, with one
+    // lookup; hyper would remove it too, then parse each token it lists as a header name and
+    // look that up (about 500 instructions per request).
+    let keep_alive = multiplexed && is_only_keep_alive(&parts.headers);
+    if keep_alive {
+        parts.headers.remove(CONNECTION);
+    }
     let mut wire = Request::from_parts(parts, WireBody::new(body, tracker.clone()));
     if !multiplexed && (heard || expect_continue) {
         let listener = listener.clone();
@@ -236,6 +245,7 @@ fn prepare(
             uri: original_uri,
             version: original_version,
             extensions: original_extensions,
+            keep_alive,
         },
         request_close,
     }
@@ -265,6 +275,9 @@ fn unsent_or_failed(
             parts.version = original.version;
             if let Some(extensions) = original.extensions {
                 parts.extensions = extensions;
+            }
+            if original.keep_alive {
+                parts.headers.insert(CONNECTION, KEEP_ALIVE);
             }
             exchange.return_unsent(Request::from_parts(parts, wire.into_inner()));
             let message = format!("the pooled connection to {} was closed", address.host());
@@ -415,6 +428,17 @@ fn lists_token(value: &[u8], token: &[u8]) -> bool {
         .any(|item| item.trim_ascii().eq_ignore_ascii_case(token))
 }
 
+const KEEP_ALIVE: HeaderValue = HeaderValue::from_static("keep-alive");
+
+/// Whether the request's only `Connection` header is `keep-alive`, as the bridge adds it.
+fn is_only_keep_alive(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(CONNECTION).iter();
+    matches!(
+        (values.next(), values.next()),
+        (Some(value), None) if value.as_bytes().eq_ignore_ascii_case(b"keep-alive")
+    )
+}
+
 fn expects_continue(headers: &HeaderMap) -> bool {
     headers
         .get(EXPECT)
@@ -448,6 +472,19 @@ mod token_tests {
         assert!(!has_token(&headers, "close"));
         headers.append(CONNECTION, http::HeaderValue::from_static("Close"));
         assert!(has_token(&headers, "close"));
+    }
+
+    #[test]
+    fn only_a_lone_keep_alive_is_taken_off_an_http2_request() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_only_keep_alive(&headers));
+        headers.insert(CONNECTION, HeaderValue::from_static("Keep-Alive"));
+        assert!(is_only_keep_alive(&headers));
+        headers.insert(CONNECTION, HeaderValue::from_static("keep-alive, x-hop"));
+        assert!(!is_only_keep_alive(&headers));
+        headers.insert(CONNECTION, KEEP_ALIVE);
+        headers.append(CONNECTION, HeaderValue::from_static("x-hop"));
+        assert!(!is_only_keep_alive(&headers));
     }
 }
 
