@@ -168,9 +168,9 @@ struct Original {
     /// The absolute URI, when the request target became the origin form.
     uri: Option<Uri>,
     version: Version,
-    /// An HTTP/1 request's extensions: hyper does not read them, and their map, already
-    /// allocated, becomes the response's (cleared) instead of a new one. `None` for HTTP/2,
-    /// whose requests keep theirs (hyper reads the extended-CONNECT `Protocol` there).
+    /// The request's extensions: hyper does not read them, and their map, already allocated,
+    /// becomes the response's (cleared) instead of a new one. `None` for an HTTP/2 request
+    /// with an extended-CONNECT `Protocol`, which hyper reads there.
     extensions: Option<Extensions>,
     /// The bridge's `Connection: keep-alive`, taken off an HTTP/2 request.
     keep_alive: bool,
@@ -190,9 +190,13 @@ fn prepare(
     let original_version = parts.version;
     let mut original_extensions = None;
     let multiplexed = info.protocol().is_multiplexed();
-    let request_close = has_token(&parts.headers, "close");
+    let connection = RequestConnection::of(&parts.headers);
+    let request_close = connection.close;
     if multiplexed {
         parts.version = Version::HTTP_2;
+        if parts.extensions.get::<hyper::ext::Protocol>().is_none() {
+            original_extensions = Some(std::mem::take(&mut parts.extensions));
+        }
     } else {
         parts.version = Version::HTTP_11;
         original_extensions = Some(std::mem::take(&mut parts.extensions));
@@ -217,7 +221,7 @@ fn prepare(
     // HTTP/2 has no `Connection` header. The bridge's `keep-alive` goes here, with one
     // lookup; hyper would remove it too, then parse each token it lists as a header name and
     // look that up (about 500 instructions per request).
-    let keep_alive = multiplexed && is_only_keep_alive(&parts.headers);
+    let keep_alive = multiplexed && connection.only_keep_alive;
     if keep_alive {
         parts.headers.remove(CONNECTION);
     }
@@ -430,13 +434,30 @@ fn lists_token(value: &[u8], token: &[u8]) -> bool {
 
 const KEEP_ALIVE: HeaderValue = HeaderValue::from_static("keep-alive");
 
-/// Whether the request's only `Connection` header is `keep-alive`, as the bridge adds it.
-fn is_only_keep_alive(headers: &HeaderMap) -> bool {
-    let mut values = headers.get_all(CONNECTION).iter();
-    matches!(
-        (values.next(), values.next()),
-        (Some(value), None) if value.as_bytes().eq_ignore_ascii_case(b"keep-alive")
-    )
+/// What a request's `Connection` headers say, found in one lookup.
+struct RequestConnection {
+    /// They list `close`.
+    close: bool,
+    /// There is one, and it is `keep-alive` (as the bridge adds it).
+    only_keep_alive: bool,
+}
+
+impl RequestConnection {
+    fn of(headers: &HeaderMap) -> Self {
+        let mut count = 0;
+        let mut close = false;
+        let mut keep_alive = false;
+        for value in headers.get_all(CONNECTION) {
+            let value = value.as_bytes();
+            count += 1;
+            close |= lists_token(value, b"close");
+            keep_alive = value.eq_ignore_ascii_case(b"keep-alive");
+        }
+        RequestConnection {
+            close,
+            only_keep_alive: count == 1 && keep_alive,
+        }
+    }
 }
 
 fn expects_continue(headers: &HeaderMap) -> bool {
@@ -475,16 +496,22 @@ mod token_tests {
     }
 
     #[test]
-    fn only_a_lone_keep_alive_is_taken_off_an_http2_request() {
-        let mut headers = HeaderMap::new();
-        assert!(!is_only_keep_alive(&headers));
-        headers.insert(CONNECTION, HeaderValue::from_static("Keep-Alive"));
-        assert!(is_only_keep_alive(&headers));
-        headers.insert(CONNECTION, HeaderValue::from_static("keep-alive, x-hop"));
-        assert!(!is_only_keep_alive(&headers));
-        headers.insert(CONNECTION, KEEP_ALIVE);
-        headers.append(CONNECTION, HeaderValue::from_static("x-hop"));
-        assert!(!is_only_keep_alive(&headers));
+    fn a_request_says_close_or_only_keep_alive() {
+        let said = |values: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(CONNECTION, HeaderValue::from_static(value));
+            }
+            let found = RequestConnection::of(&headers);
+            (found.close, found.only_keep_alive)
+        };
+        assert_eq!(said(&[]), (false, false));
+        assert_eq!(said(&["Keep-Alive"]), (false, true));
+        assert_eq!(said(&["keep-alive, x-hop"]), (false, false));
+        assert_eq!(said(&["keep-alive", "x-hop"]), (false, false));
+        assert_eq!(said(&["x-hop", "keep-alive"]), (false, false));
+        assert_eq!(said(&["Close"]), (true, false));
+        assert_eq!(said(&["keep-alive", "te, close"]), (true, false));
     }
 }
 
