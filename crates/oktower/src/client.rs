@@ -267,7 +267,7 @@ where
 /// host.
 fn check_request(uri: &Uri) -> Result<(), Error> {
     let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    let host_ok = HostPort::of_uri(uri).is_some_and(|found| !found.host.is_empty());
+    let host_ok = HostPort::uri_has_host(uri);
     if scheme_ok && host_ok {
         return Ok(());
     }

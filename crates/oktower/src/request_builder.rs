@@ -80,11 +80,7 @@ impl IntoUrl for &String {
 impl IntoUrl for Uri {
     fn into_uri(self) -> Result<Uri, Error> {
         match self.scheme_str() {
-            Some("http" | "https")
-                if HostPort::of_uri(&self).is_some_and(|found| !found.host.is_empty()) =>
-            {
-                Ok(self)
-            }
+            Some("http" | "https") if HostPort::uri_has_host(&self) => Ok(self),
             _ => {
                 let text = self.to_string();
                 text.as_str().into_uri()

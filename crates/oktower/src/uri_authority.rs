@@ -23,6 +23,24 @@ impl<'a> HostPort<'a> {
             .map(|authority| Self::of(authority.as_str()))
     }
 
+    /// Whether `authority` (the text of an `http::uri::Authority`) has a non-empty host:
+    /// something after its last `@` that is not a port. One backward search, for the checks
+    /// that need no more than that.
+    pub(crate) fn has_host(authority: &str) -> bool {
+        let bytes = authority.as_bytes();
+        let start = bytes
+            .iter()
+            .rposition(|&byte| byte == b'@')
+            .map_or(0, |at| at + 1);
+        !matches!(bytes.get(start), None | Some(b':'))
+    }
+
+    /// Whether `uri` has an authority with a non-empty host (see [`has_host`](Self::has_host)).
+    pub(crate) fn uri_has_host(uri: &Uri) -> bool {
+        uri.authority()
+            .is_some_and(|authority| Self::has_host(authority.as_str()))
+    }
+
     /// The host and port of `authority` (the text of an `http::uri::Authority`): the host
     /// starts after the last `@` and ends at the first `:` after it (after the closing `]` of
     /// an IPv6 literal).
@@ -146,6 +164,11 @@ mod tests {
             assert_eq!(found.host, authority.host(), "{uri}");
             assert_eq!(found.port, authority.port_u16(), "{uri}");
             assert_eq!(found.bare, !authority.as_str().contains('@'), "{uri}");
+            assert_eq!(
+                HostPort::uri_has_host(&parsed),
+                !authority.host().is_empty(),
+                "{uri}"
+            );
         }
     }
 
@@ -164,6 +187,10 @@ mod tests {
             proptest::prop_assert_eq!(found.port, authority.port_u16());
             proptest::prop_assert_eq!(found.bare, !text.contains('@'));
             proptest::prop_assert_eq!(HostPort::of_any(authority.as_str()), found);
+            proptest::prop_assert_eq!(
+                HostPort::has_host(authority.as_str()),
+                !authority.host().is_empty()
+            );
         }
     }
 

@@ -172,19 +172,55 @@ fn requires_body(method: &Method) -> bool {
 }
 
 /// `uri`'s host and non-default port, as the `Host` header carries them (no user info).
+///
+/// The value is a function of the authority and the scheme's default port. The last one
+/// built on this thread is kept: most requests go where the one before went, and building a
+/// value costs a parse of the authority, a check of each byte and an allocation, where
+/// reusing it costs a comparison and a reference count.
 fn host_header(uri: &Uri) -> Option<HeaderValue> {
-    let authority = uri.authority()?;
-    let HostPort { host, port, bare } = HostPort::of(authority.as_str());
+    let authority = uri.authority()?.as_str();
     let default_port = match uri.scheme_str() {
         Some("http" | "ws") => Some(80),
         Some("https" | "wss") => Some(443),
         _ => None,
     };
+    LAST_HOST.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return build_host_header(authority, default_port);
+        };
+        if let Some(last) = &*last
+            && last.default_port == default_port
+            && *last.authority == *authority
+        {
+            return Some(last.value.clone());
+        }
+        let value = build_host_header(authority, default_port)?;
+        *last = Some(HostMemo {
+            authority: authority.into(),
+            default_port,
+            value: value.clone(),
+        });
+        Some(value)
+    })
+}
+
+/// The last `Host` value built on a thread, and what it was built from.
+struct HostMemo {
+    authority: Box<str>,
+    default_port: Option<u16>,
+    value: HeaderValue,
+}
+
+thread_local! {
+    static LAST_HOST: std::cell::RefCell<Option<HostMemo>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The `Host` value of `authority` for a scheme whose default port is `default_port`.
+fn build_host_header(authority: &str, default_port: Option<u16>) -> Option<HeaderValue> {
+    let HostPort { host, port, bare } = HostPort::of(authority);
     let value = match port {
         // Without user info the authority is exactly `host:port`: no formatting needed.
-        Some(port) if Some(port) != default_port && bare => {
-            HeaderValue::from_str(authority.as_str())
-        }
+        Some(port) if Some(port) != default_port && bare => HeaderValue::from_str(authority),
         Some(port) if Some(port) != default_port => HeaderValue::try_from(format!("{host}:{port}")),
         _ => HeaderValue::from_str(host),
     };

@@ -46,9 +46,21 @@ fn host_has_the_port_only_when_not_the_default() {
         ("http://[::1]:8080/", "[::1]:8080"),
         ("https://[2001:db8::1]:443/", "[2001:db8::1]"),
     ] {
+        // Twice: the second value is the one this thread kept from the first.
+        assert_eq!(host_header(&uri(url)).expect("a host"), host, "for {url}");
         assert_eq!(host_header(&uri(url)).expect("a host"), host, "for {url}");
     }
     assert!(host_header(&uri("/origin-form")).is_none());
+    // The same authority under another scheme is another value, not the kept one.
+    assert_eq!(
+        host_header(&uri("http://a.test:443/")).unwrap(),
+        "a.test:443"
+    );
+    assert_eq!(host_header(&uri("https://a.test:443/")).unwrap(), "a.test");
+    assert_eq!(
+        host_header(&uri("http://a.test:443/")).unwrap(),
+        "a.test:443"
+    );
 }
 
 #[test]
