@@ -40,7 +40,9 @@ pub(crate) type StackBody =
 /// ```
 pub struct Body {
     kind: Kind,
-    guard: Option<CallGuard>,
+    /// Boxed, like the connection's body: the response moves by value through the client's
+    /// future a few times, and the guard (192 bytes) is cheaper to allocate than to copy.
+    guard: Option<Box<CallGuard>>,
 }
 
 // The stack's body is the common case: boxing it would cost an allocation per response.
@@ -106,13 +108,13 @@ impl Body {
         if http_body::Body::is_end_stream(self) {
             guard.finish(None);
         }
-        self.guard = Some(guard);
+        self.guard = Some(Box::new(guard));
     }
 
     /// The URL the call was made for, when this body ends a call of a
     /// [`Client`](crate::Client).
     pub(crate) fn call_uri(&self) -> Option<&Uri> {
-        self.guard.as_ref().map(CallGuard::uri)
+        self.guard.as_deref().map(CallGuard::uri)
     }
 }
 
