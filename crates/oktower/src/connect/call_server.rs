@@ -173,7 +173,7 @@ struct Original {
     /// with an extended-CONNECT `Protocol`, which hyper reads there.
     extensions: Option<Extensions>,
     /// The bridge's `Connection: keep-alive`, taken off an HTTP/2 request.
-    keep_alive: bool,
+    keep_alive: Option<HeaderValue>,
 }
 
 /// Puts the request in the connection's form (request target, version, proxy credentials),
@@ -221,10 +221,11 @@ fn prepare(
     // HTTP/2 has no `Connection` header. The bridge's `keep-alive` goes here, with one
     // lookup; hyper would remove it too, then parse each token it lists as a header name and
     // look that up (about 500 instructions per request).
-    let keep_alive = multiplexed && connection.only_keep_alive;
-    if keep_alive {
-        parts.headers.remove(CONNECTION);
-    }
+    let keep_alive = if multiplexed && connection.only_keep_alive {
+        parts.headers.remove(CONNECTION)
+    } else {
+        None
+    };
     let mut wire = Request::from_parts(parts, WireBody::new(body, tracker.clone()));
     if !multiplexed && (heard || expect_continue) {
         let listener = listener.clone();
@@ -280,8 +281,8 @@ fn unsent_or_failed(
             if let Some(extensions) = original.extensions {
                 parts.extensions = extensions;
             }
-            if original.keep_alive {
-                parts.headers.insert(CONNECTION, KEEP_ALIVE);
+            if let Some(keep_alive) = original.keep_alive {
+                parts.headers.insert(CONNECTION, keep_alive);
             }
             exchange.return_unsent(Request::from_parts(parts, wire.into_inner()));
             let message = format!("the pooled connection to {} was closed", address.host());
@@ -431,8 +432,6 @@ fn lists_token(value: &[u8], token: &[u8]) -> bool {
         .split(|&byte| byte == b',')
         .any(|item| item.trim_ascii().eq_ignore_ascii_case(token))
 }
-
-const KEEP_ALIVE: HeaderValue = HeaderValue::from_static("keep-alive");
 
 /// What a request's `Connection` headers say, found in one lookup.
 struct RequestConnection {
