@@ -415,10 +415,7 @@ pub struct CallTimeout(pub Duration);
 mod future_size_tests {
     use super::*;
 
-    /// The size of what `make` returns, without calling it.
-    fn size_of_output<T>(_make: impl FnOnce() -> T) -> usize {
-        std::mem::size_of::<T>()
-    }
+    use crate::future_size::size_of_output;
 
     /// The `tower::Service` impl boxes this future on every call, and every caller moves it: it
     /// was 4.9 KB when the call-watch wrapper was an `async fn` holding its future twice, and

@@ -80,6 +80,8 @@ mod error;
 mod event_listeners;
 mod events;
 pub mod follow_up;
+#[cfg(test)]
+mod future_size;
 mod handshake;
 mod network_guard;
 mod protocol;

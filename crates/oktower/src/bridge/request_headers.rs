@@ -115,17 +115,22 @@ struct Present {
 const SCAN_LIMIT: usize = 8;
 
 impl Present {
+    /// One hash lookup per name.
+    fn looked_up(headers: &HeaderMap) -> Self {
+        Present {
+            host: headers.contains_key(HOST),
+            connection: headers.contains_key(CONNECTION),
+            accept_encoding: headers.contains_key(ACCEPT_ENCODING),
+            range: headers.contains_key(RANGE),
+            cookie: headers.contains_key(COOKIE),
+            user_agent: headers.contains_key(USER_AGENT),
+        }
+    }
+
     fn in_headers(headers: &HeaderMap) -> Self {
         let mut present = Present::default();
         if headers.keys_len() > SCAN_LIMIT {
-            return Present {
-                host: headers.contains_key(HOST),
-                connection: headers.contains_key(CONNECTION),
-                accept_encoding: headers.contains_key(ACCEPT_ENCODING),
-                range: headers.contains_key(RANGE),
-                cookie: headers.contains_key(COOKIE),
-                user_agent: headers.contains_key(USER_AGENT),
-            };
+            return Present::looked_up(headers);
         }
         for name in headers.keys() {
             match name {

@@ -286,15 +286,8 @@ fn header_values_with_cr_or_lf_are_refused_by_http() {
 }
 
 #[test]
-fn presence_found_by_scanning_matches_lookups_for_small_and_large_header_maps() {
-    let looked_up = |headers: &HeaderMap| Present {
-        host: headers.contains_key(HOST),
-        connection: headers.contains_key(CONNECTION),
-        accept_encoding: headers.contains_key(ACCEPT_ENCODING),
-        range: headers.contains_key(RANGE),
-        cookie: headers.contains_key(COOKIE),
-        user_agent: headers.contains_key(USER_AGENT),
-    };
+fn presence_is_found_in_small_and_large_header_maps() {
+    // Small maps are scanned, large ones looked up: both must find exactly the names put in.
     let names = [HOST, CONNECTION, ACCEPT_ENCODING, RANGE, COOKIE, USER_AGENT];
     for extra in [0, 3, SCAN_LIMIT, SCAN_LIMIT + 5] {
         for mask in 0..(1u32 << names.len()) {
@@ -308,9 +301,16 @@ fn presence_found_by_scanning_matches_lookups_for_small_and_large_header_maps() 
                     headers.append(name.clone(), HeaderValue::from_static("v"));
                 }
             }
-            let expected = looked_up(&headers);
+            let has = |bit: u32| mask & (1 << bit) != 0;
+            let expected = Present {
+                host: has(0),
+                connection: has(1),
+                accept_encoding: has(2),
+                range: has(3),
+                cookie: has(4),
+                user_agent: has(5),
+            };
             assert_eq!(Present::in_headers(&headers), expected, "{extra} {mask:b}");
-            assert_eq!(expected.host, mask & 1 != 0);
         }
     }
 }

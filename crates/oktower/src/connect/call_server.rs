@@ -517,15 +517,13 @@ mod token_tests {
 #[cfg(test)]
 mod future_size_tests {
     use super::*;
+    use crate::future_size::size_of_output;
 
     /// Every exchange boxes this future: it was 3.3 KB when hyper's send future was nested,
     /// copied, in `async fn` states, and 1.2 KB when it held its request twice. Above about
     /// 1 KB its allocation and its free leave glibc's per-thread cache for the slow path.
     #[test]
     fn the_exchange_future_stays_small() {
-        fn size_of_output<T>(_make: impl FnOnce() -> T) -> usize {
-            std::mem::size_of::<T>()
-        }
         #[allow(unreachable_code, clippy::diverging_sub_expression)]
         let size = size_of_output(|| send_prepared(unreachable!(), unreachable!(), unreachable!()));
         assert!(size <= 1024, "the exchange future grew to {size} bytes");

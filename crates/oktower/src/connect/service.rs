@@ -220,10 +220,7 @@ mod future_size_tests {
     use super::*;
     use crate::CallServer;
 
-    /// The size of what `make` returns, without calling it.
-    fn size_of_output<T>(_make: impl FnOnce() -> T) -> usize {
-        std::mem::size_of::<T>()
-    }
+    use crate::future_size::size_of_output;
 
     /// Every request boxes this future: it was 912 bytes when `exchange` was an `async fn`
     /// holding its request twice.
