@@ -10,6 +10,7 @@ use http::Uri;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use crate::deadline::deadline_after;
 use crate::dispatcher::Slot;
 use crate::{CallContext, Error, ErrorKind};
 
@@ -42,7 +43,7 @@ impl CallWatch {
         let owns_waker_slot = context.claim_watcher();
         CallWatch {
             context,
-            deadline: timeout.map(|timeout| (start + timeout, timeout)),
+            deadline: timeout.map(|timeout| (deadline_after(start, timeout), timeout)),
             timer: None,
             token_wait: None,
             owns_waker_slot,

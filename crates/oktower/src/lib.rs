@@ -74,6 +74,7 @@ mod client_body;
 mod connect;
 mod connection;
 mod connection_info;
+mod deadline;
 pub mod dispatcher;
 mod dns;
 mod error;

@@ -25,6 +25,7 @@
 mod call_server;
 mod exchange;
 mod layer;
+mod read_deadline;
 mod response_body;
 mod sending;
 mod service;

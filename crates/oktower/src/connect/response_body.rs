@@ -14,6 +14,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::wire_error::{StreamReset, from_hyper};
 use crate::connection::lease::Lease;
+use crate::deadline::deadline_after;
 use crate::{ConnectionInfo, Error, ErrorKind, EventListener, RequestSent};
 
 /// The body of a response read from a connection.
@@ -124,7 +125,7 @@ impl Reading {
         };
         let last_progress = *self.last_progress.get_or_insert_with(Instant::now);
         loop {
-            let deadline = self.last_progress.unwrap_or(last_progress) + limit;
+            let deadline = deadline_after(self.last_progress.unwrap_or(last_progress), limit);
             // The HTTP/1 connection's own timer when it has one; this body's otherwise.
             let timer = match self.lease.as_mut().and_then(Lease::reusable_timer) {
                 Some(timer) => timer,
@@ -132,9 +133,7 @@ impl Reading {
                     .timer
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline))),
             };
-            if timer.deadline() != deadline {
-                timer.as_mut().reset(deadline);
-            }
+            super::read_deadline::arm(timer.as_mut(), deadline, limit);
             if timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }

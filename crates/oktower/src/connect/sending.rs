@@ -16,6 +16,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::connection::lease::{Lease, LeasedSender};
 use crate::connection::wire_body::{BodyTracker, WireBody};
+use crate::deadline::deadline_after;
 use crate::{Error, ErrorKind};
 
 /// Why a request got no response.
@@ -155,7 +156,7 @@ impl<F: Future> Future for HeadTimeout<'_, F> {
             let base = tracker
                 .map_or(started, BodyTracker::last_progress)
                 .max(started);
-            let deadline = base + limit;
+            let deadline = deadline_after(base, limit);
             let mut timer = match (
                 this.connection_timer.as_mut(),
                 this.timer.as_mut().as_pin_mut(),
@@ -167,9 +168,7 @@ impl<F: Future> Future for HeadTimeout<'_, F> {
                     continue;
                 }
             };
-            if timer.deadline() != deadline {
-                timer.as_mut().reset(deadline);
-            }
+            super::read_deadline::arm(timer.as_mut(), deadline, limit);
             if timer.poll(cx).is_pending() {
                 return Poll::Pending;
             }

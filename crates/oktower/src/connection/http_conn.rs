@@ -2,7 +2,7 @@
 //! handshake, with the connection task spawned, and the [`RealConnection`] the pool keeps.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper::client::conn::{http1, http2};
@@ -52,6 +52,9 @@ pub(crate) struct RealConnection {
     successes: AtomicU32,
     /// `REFUSED_STREAM` resets seen (OkHttp's `refusedStreamCount`).
     refused_streams: AtomicU32,
+    /// Where the pool's entry for it is in the list for its address: written by the pool
+    /// under its lock whenever entries move, read there as a hint that saves a search.
+    pub(crate) pool_position: AtomicUsize,
 }
 
 impl RealConnection {
@@ -180,6 +183,7 @@ pub(crate) async fn handshake(
                     task: task.abort_handle(),
                     successes: AtomicU32::new(0),
                     refused_streams: AtomicU32::new(0),
+                    pool_position: AtomicUsize::new(0),
                 },
                 sender: LeasedSender::H1(H1Parts {
                     sender,
@@ -246,6 +250,7 @@ pub(crate) async fn handshake(
                 task: guard.disarm(),
                 successes: AtomicU32::new(0),
                 refused_streams: AtomicU32::new(0),
+                pool_position: AtomicUsize::new(0),
             };
             Ok(Handshaken {
                 connection,

@@ -39,8 +39,6 @@ pub(crate) struct Lease {
     /// A request was handed to the sender.
     used: bool,
     released: bool,
-    /// Where the pool's entry for the connection was when it was lent.
-    position_hint: usize,
 }
 
 impl Lease {
@@ -48,7 +46,6 @@ impl Lease {
         pool: Arc<PoolInner>,
         connection: Arc<RealConnection>,
         sender: LeasedSender,
-        position_hint: usize,
     ) -> Self {
         Lease {
             pool,
@@ -56,7 +53,6 @@ impl Lease {
             sender: Some(sender),
             used: false,
             released: false,
-            position_hint,
         }
     }
 
@@ -96,8 +92,7 @@ impl Lease {
         if !reusable && !self.connection.is_multiplexed() {
             self.connection.mark_no_new_exchanges();
         }
-        self.pool
-            .release(&self.connection, sender, self.position_hint);
+        self.pool.release(&self.connection, sender);
     }
 }
 

@@ -2,6 +2,7 @@
 //! at a time, HTTP/2 connections shared up to the server's `MAX_CONCURRENT_STREAMS`, idle
 //! connections evicted by a background task that exists only while the pool holds connections.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -194,6 +195,7 @@ impl ConnectionPool {
                     evicted.push(Evicted::take(entry));
                     false
                 });
+                renumber(entries);
             }
             state.by_address.retain(|_, entries| !entries.is_empty());
             state.total -= evicted.len();
@@ -285,11 +287,11 @@ impl PoolInner {
         let mut state = self.lock();
         let state = &mut *state;
         if let Some(entries) = state.by_address.get_mut(address) {
-            for (position, entry) in entries.iter_mut().enumerate() {
+            for entry in entries.iter_mut() {
                 if require_multiplexed && !entry.multiplexed {
                     continue;
                 }
-                if let Some(lease) = take(self, entry, position, &mut state.idle) {
+                if let Some(lease) = take(self, entry, &mut state.idle) {
                     return Some(Found {
                         lease,
                         coalesced: false,
@@ -303,7 +305,7 @@ impl PoolInner {
             if pooled_address == address || !pooled_address.equals_except_host(address) {
                 continue;
             }
-            for (position, entry) in entries.iter_mut().enumerate() {
+            for entry in entries.iter_mut() {
                 let connection = &entry.connection;
                 if !connection.is_multiplexed() || !connection.is_healthy() {
                     continue;
@@ -322,7 +324,7 @@ impl PoolInner {
                     custom_verifier: tls.has_custom_verifier(),
                 };
                 if is_eligible(&facts, address, Some(routes), Some(tls), now)
-                    && let Some(lease) = take(self, entry, position, &mut state.idle)
+                    && let Some(lease) = take(self, entry, &mut state.idle)
                 {
                     return Some(Found {
                         lease,
@@ -343,7 +345,9 @@ impl PoolInner {
             .by_address
             .entry(connection.described.route.address().clone())
             .or_default();
-        let position = entries.len();
+        connection
+            .pool_position
+            .store(entries.len(), Ordering::Relaxed);
         entries.push(Entry {
             multiplexed: connection.is_multiplexed(),
             connection: connection.clone(),
@@ -351,13 +355,14 @@ impl PoolInner {
             idle_since: None,
             idle_h1: None,
         });
+        debug_assert_positions(entries);
         state.total += 1;
         if !state.cleanup_running {
             state.cleanup_running = true;
             drop(state);
             spawn_cleanup(Arc::downgrade(self), self.wake_cleanup.clone());
         }
-        Lease::new(self.clone(), connection, sender, position)
+        Lease::new(self.clone(), connection, sender)
     }
 
     /// Joins the single-flight connect to `address`, or starts one.
@@ -416,14 +421,7 @@ impl PoolInner {
 
     /// An exchange on `connection` ended. For HTTP/1, `sender` comes back when the connection
     /// may carry another exchange; otherwise the connection is closed.
-    /// `position_hint` is where the connection's entry was when it was lent: entries move only
-    /// when others are added, idled or removed, so the hint usually saves the search.
-    pub(crate) fn release(
-        &self,
-        connection: &Arc<RealConnection>,
-        sender: Option<H1Parts>,
-        position_hint: usize,
-    ) {
+    pub(crate) fn release(&self, connection: &Arc<RealConnection>, sender: Option<H1Parts>) {
         let address = connection.described.route.address();
         let mut removed = None;
         let mut became_idle = false;
@@ -434,6 +432,9 @@ impl PoolInner {
             let Some(entries) = state.by_address.get_mut(address) else {
                 return;
             };
+            // The position the pool last wrote for the connection, checked: the search is
+            // only a fallback.
+            let position_hint = connection.pool_position.load(Ordering::Relaxed);
             let hinted = entries
                 .get(position_hint)
                 .is_some_and(|entry| Arc::ptr_eq(&entry.connection, connection));
@@ -460,10 +461,14 @@ impl PoolInner {
                     over_idle_limit = state.idle > self.policy.max_idle;
                     // The most recently used connection is found first by the next lookup.
                     entries.swap(position, 0);
+                    note_position(entries, 0);
+                    note_position(entries, position);
                 } else {
                     removed = Some(entries.swap_remove(position));
+                    note_position(entries, position);
                 }
             }
+            debug_assert_positions(entries);
             if removed.is_some() {
                 if entries.is_empty() {
                     state.by_address.remove(address);
@@ -509,6 +514,7 @@ impl PoolInner {
                     }
                     true
                 });
+                renumber(entries);
             }
             state.by_address.retain(|_, entries| !entries.is_empty());
             let facts = state
@@ -541,12 +547,7 @@ impl PoolInner {
 }
 
 /// Lends `entry`'s connection if it has room and is healthy.
-fn take(
-    pool: &Arc<PoolInner>,
-    entry: &mut Entry,
-    position: usize,
-    idle: &mut usize,
-) -> Option<Lease> {
+fn take(pool: &Arc<PoolInner>, entry: &mut Entry, idle: &mut usize) -> Option<Lease> {
     if !entry.multiplexed && entry.idle_h1.is_none() {
         // A busy (or closing) HTTP/1 connection.
         return None;
@@ -569,12 +570,7 @@ fn take(
         *idle -= 1;
     }
     entry.active += 1;
-    Some(Lease::new(
-        pool.clone(),
-        connection.clone(),
-        sender,
-        position,
-    ))
+    Some(Lease::new(pool.clone(), connection.clone(), sender))
 }
 
 fn remove_by_id(state: &mut PoolState, id: u64) -> Option<Evicted> {
@@ -582,6 +578,7 @@ fn remove_by_id(state: &mut PoolState, id: u64) -> Option<Evicted> {
     for entries in state.by_address.values_mut() {
         if let Some(position) = entries.iter().position(|e| e.connection.id() == id) {
             let mut entry = entries.swap_remove(position);
+            note_position(entries, position);
             entry.connection.mark_no_new_exchanges();
             if entry.idle_since.is_some() {
                 state.idle -= 1;
@@ -593,6 +590,35 @@ fn remove_by_id(state: &mut PoolState, id: u64) -> Option<Evicted> {
     }
     state.by_address.retain(|_, entries| !entries.is_empty());
     found
+}
+
+/// Records in the connection of `entries[position]`, if there is one, that its entry is there.
+fn note_position(entries: &[Entry], position: usize) {
+    if let Some(entry) = entries.get(position) {
+        entry
+            .connection
+            .pool_position
+            .store(position, Ordering::Relaxed);
+    }
+}
+
+/// Records in each connection of `entries` where its entry is (after entries were removed).
+fn renumber(entries: &[Entry]) {
+    for position in 0..entries.len() {
+        note_position(entries, position);
+    }
+}
+
+/// Checks, in debug builds (every test), that each connection of `entries` knows where its
+/// entry is, so that the hint [`PoolInner::release`] reads is right and the search stays a
+/// fallback.
+fn debug_assert_positions(entries: &[Entry]) {
+    if cfg!(debug_assertions) {
+        for (position, entry) in entries.iter().enumerate() {
+            let noted = entry.connection.pool_position.load(Ordering::Relaxed);
+            debug_assert_eq!(noted, position, "a pool entry moved without its position");
+        }
+    }
 }
 
 fn evict_oldest_idle(state: &mut PoolState) -> Option<Evicted> {

@@ -12,6 +12,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use crate::deadline::deadline_after;
+
 /// I/O whose pending writes fail after `limit`.
 pub(crate) struct WriteTimeout<T> {
     inner: T,
@@ -46,7 +48,9 @@ impl<T> WriteTimeout<T> {
             Poll::Pending => {
                 if !self.armed {
                     self.armed = true;
-                    self.timer.as_mut().reset(Instant::now() + self.limit);
+                    self.timer
+                        .as_mut()
+                        .reset(deadline_after(Instant::now(), self.limit));
                 }
                 match self.timer.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
