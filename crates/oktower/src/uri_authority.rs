@@ -44,6 +44,37 @@ impl<'a> HostPort<'a> {
     /// The host and port of `authority` (the text of an `http::uri::Authority`): the host
     /// starts after the last `@` and ends at the first `:` after it (after the closing `]` of
     /// an IPv6 literal).
+    /// The host of `authority` alone, as [`of`](Self::of) finds it, in one pass that only
+    /// notes where the last `@` and the first `:` after it are (no port to check or parse):
+    /// for callers that need no port, such as the dispatcher's per-host count.
+    pub(crate) fn host_of(authority: &'a str) -> &'a str {
+        let bytes = authority.as_bytes();
+        let mut start = 0;
+        let mut colon = None;
+        for (index, &byte) in bytes.iter().enumerate() {
+            match byte {
+                b'@' => {
+                    start = index + 1;
+                    colon = None;
+                }
+                b':' if colon.is_none() => colon = Some(index),
+                _ => {}
+            }
+        }
+        let end = if bytes.get(start) == Some(&b'[') {
+            // An IPv6 literal: up to its `]`, whatever colons it holds.
+            bytes[start..]
+                .iter()
+                .position(|&byte| byte == b']')
+                .map_or(bytes.len(), |close| start + close + 1)
+        } else {
+            colon.unwrap_or(bytes.len())
+        };
+        // `start` follows an ASCII `@` and `end` is at an ASCII `:`, after an ASCII `]` or at
+        // the end: both are character boundaries.
+        authority.get(start..end).unwrap_or_default()
+    }
+
     pub(crate) fn of(authority: &'a str) -> Self {
         Self::of_plain(authority).unwrap_or_else(|| Self::of_any(authority))
     }
@@ -162,6 +193,11 @@ mod tests {
             let authority = parsed.authority().unwrap();
             let found = HostPort::of_uri(&parsed).unwrap();
             assert_eq!(found.host, authority.host(), "{uri}");
+            assert_eq!(
+                HostPort::host_of(authority.as_str()),
+                authority.host(),
+                "{uri}"
+            );
             assert_eq!(found.port, authority.port_u16(), "{uri}");
             assert_eq!(found.bare, !authority.as_str().contains('@'), "{uri}");
             assert_eq!(
@@ -184,6 +220,7 @@ mod tests {
             };
             let found = HostPort::of(authority.as_str());
             proptest::prop_assert_eq!(found.host, authority.host());
+            proptest::prop_assert_eq!(HostPort::host_of(authority.as_str()), authority.host());
             proptest::prop_assert_eq!(found.port, authority.port_u16());
             proptest::prop_assert_eq!(found.bare, !text.contains('@'));
             proptest::prop_assert_eq!(HostPort::of_any(authority.as_str()), found);

@@ -75,10 +75,15 @@ pub(crate) struct Admission<T> {
     next_id: CallId,
     /// When the host map reaches this size, idle hosts are dropped from it.
     sweep_at: usize,
+    /// The slot of the host the last call arrived for: a call to the same host (the common
+    /// case) finds it by comparing names, without hashing. Never a freed slot.
+    last_host: Option<usize>,
 }
 
 #[derive(Debug, Default)]
 struct Host {
+    /// The host name (its key in `host_slots`).
+    name: Box<str>,
     running: usize,
     /// Waiting calls: id → call slot.
     waiters: BTreeMap<CallId, usize>,
@@ -110,6 +115,7 @@ impl<T> Admission<T> {
             runnable: BTreeMap::new(),
             next_id: 0,
             sweep_at: MIN_SWEEP_AT,
+            last_host: None,
         }
     }
 
@@ -146,9 +152,16 @@ impl<T> Admission<T> {
     pub(crate) fn arrive(&mut self, host: &str, payload: T) -> Arrival {
         let id = self.next_id;
         self.next_id += 1;
-        let host_slot = match self.host_slots.get(host) {
-            Some(&slot) => slot,
-            None => self.add_host(host),
+        let host_slot = match self.last_host {
+            Some(slot) if *self.hosts[slot].name == *host => slot,
+            _ => {
+                let slot = match self.host_slots.get(host) {
+                    Some(&slot) => slot,
+                    None => self.add_host(host),
+                };
+                self.last_host = Some(slot);
+                slot
+            }
         };
         let entry = &mut self.hosts[host_slot];
         let admitted =
@@ -314,7 +327,9 @@ impl<T> Admission<T> {
                 self.hosts.len() - 1
             }
         };
-        self.host_slots.insert(Box::from(host), slot);
+        let name: Box<str> = Box::from(host);
+        self.hosts[slot].name = name.clone();
+        self.host_slots.insert(name, slot);
         slot
     }
 
@@ -324,6 +339,8 @@ impl<T> Admission<T> {
         if self.host_slots.len() < self.sweep_at {
             return;
         }
+        // The remembered host may be freed below.
+        self.last_host = None;
         let hosts = &self.hosts;
         let free_hosts = &mut self.free_hosts;
         self.host_slots.retain(|_, &mut slot| {

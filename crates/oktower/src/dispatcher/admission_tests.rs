@@ -461,3 +461,31 @@ fn a_swept_host_slot_is_reused() {
     assert!(core.hosts.len() <= MIN_SWEEP_AT + 1, "{}", core.hosts.len());
     assert!(core.known_hosts() <= MIN_SWEEP_AT);
 }
+
+/// The host remembered from the last arrival is found again by name, also after sweeps have
+/// freed its slot and handed slots to other hosts: calls to it still count against it alone.
+#[test]
+fn a_host_arriving_again_after_sweeps_counts_against_itself() {
+    let mut core: Admission<()> = Admission::new(1000, 1);
+    let first = core.arrive("a", ());
+    assert!(core.leave(first.key, |_, _| {}).is_some());
+    let mut busy = Vec::new();
+    for n in 0..MIN_SWEEP_AT * 3 {
+        let arrival = core.arrive(&format!("h{n}"), ());
+        assert!(arrival.admitted);
+        if n % 2 == 0 {
+            assert!(core.leave(arrival.key, |_, _| {}).is_some());
+        } else {
+            busy.push(arrival.key);
+        }
+    }
+    let again = core.arrive("a", ());
+    assert!(again.admitted, "no call to a is running");
+    assert!(
+        !core.arrive("a", ()).admitted,
+        "the per-host limit of a is reached"
+    );
+    assert_eq!(core.running_for("a"), 1);
+    assert!(busy.iter().all(|key| core.leave(*key, |_, _| {}).is_some()));
+    assert_eq!(core.running_count(), 1);
+}

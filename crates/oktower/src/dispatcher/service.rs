@@ -113,7 +113,9 @@ where
 /// `user@`, up to the port; an IPv6 literal with its brackets), as the shared
 /// [`HostPort`] split finds it.
 pub(super) fn host_key(uri: &http::Uri) -> Cow<'_, str> {
-    let host = HostPort::of_uri(uri).map_or("", |found| found.host);
+    let host = uri
+        .authority()
+        .map_or("", |authority| HostPort::host_of(authority.as_str()));
     if host.bytes().any(|byte| byte.is_ascii_uppercase()) {
         Cow::Owned(host.to_ascii_lowercase())
     } else {
