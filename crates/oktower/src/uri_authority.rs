@@ -17,12 +17,6 @@ pub(crate) struct HostPort<'a> {
 }
 
 impl<'a> HostPort<'a> {
-    /// The host and port of `uri`'s authority, if it has one.
-    pub(crate) fn of_uri(uri: &'a Uri) -> Option<Self> {
-        uri.authority()
-            .map(|authority| Self::of(authority.as_str()))
-    }
-
     /// Whether `authority` (the text of an `http::uri::Authority`) has a non-empty host:
     /// something after its last `@` that is not a port. One backward search, for the checks
     /// that need no more than that.
@@ -191,7 +185,7 @@ mod tests {
                 Err(_) => continue,
             };
             let authority = parsed.authority().unwrap();
-            let found = HostPort::of_uri(&parsed).unwrap();
+            let found = HostPort::of(authority.as_str());
             assert_eq!(found.host, authority.host(), "{uri}");
             assert_eq!(
                 HostPort::host_of(authority.as_str()),
@@ -234,7 +228,7 @@ mod tests {
     #[test]
     fn a_uri_without_authority_has_no_host() {
         let relative: Uri = "/only/a/path".parse().unwrap();
-        assert_eq!(HostPort::of_uri(&relative), None);
+        assert!(!HostPort::uri_has_host(&relative));
     }
 
     #[test]
