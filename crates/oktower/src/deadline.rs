@@ -17,6 +17,12 @@ pub(crate) fn deadline_after(base: Instant, limit: Duration) -> Instant {
         .unwrap_or(base)
 }
 
+/// `duration`, at most [`FAR_FUTURE`]: for durations handed to code that adds them to an
+/// instant without checking (hyper's HTTP/2 keep-alive pings).
+pub(crate) fn within_clock(duration: Duration) -> Duration {
+    duration.min(FAR_FUTURE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,5 +38,14 @@ mod tests {
     fn a_deadline_beyond_the_clock_is_far_in_the_future() {
         let base = Instant::now();
         assert_eq!(deadline_after(base, Duration::MAX), base + FAR_FUTURE);
+    }
+
+    #[test]
+    fn durations_for_unchecked_arithmetic_stop_at_the_far_future() {
+        assert_eq!(within_clock(Duration::MAX), FAR_FUTURE);
+        assert_eq!(
+            within_clock(Duration::from_secs(10)),
+            Duration::from_secs(10)
+        );
     }
 }

@@ -16,6 +16,7 @@ use super::tcp::BoxedIo;
 use super::wire_body::WireBody;
 use super::write_timeout::WriteTimeout;
 use crate::connection_info::Described;
+use crate::deadline::within_clock;
 use crate::{Error, ErrorKind, Protocol};
 
 /// The largest response head accepted, by default (OkHttp's `HEADER_LIMIT`).
@@ -204,10 +205,13 @@ pub(crate) async fn handshake(
                     u32::try_from(settings.max_response_header_size).unwrap_or(u32::MAX),
                 );
             if let Some(interval) = settings.ping_interval {
+                // hyper adds both to an instant unchecked: a duration too long for the clock
+                // would panic its connection task.
+                let timeout = settings.read_timeout.unwrap_or(interval);
                 builder
-                    .keep_alive_interval(interval)
+                    .keep_alive_interval(within_clock(interval))
                     .keep_alive_while_idle(true)
-                    .keep_alive_timeout(settings.read_timeout.unwrap_or(interval));
+                    .keep_alive_timeout(within_clock(timeout));
             }
             let (sender, connection) = builder
                 .handshake::<_, WireBody>(TokioIo::new(io))
