@@ -236,4 +236,21 @@ mod future_size_tests {
         });
         assert!(size <= 640, "the connect future grew to {size} bytes");
     }
+
+    /// Every new connection boxes this future (and `exchange` copies it into its box): it was
+    /// 10 KB while the proxy steps and the TLS handshake were inline in it, which a plain
+    /// `http:` route never runs.
+    #[test]
+    #[allow(unreachable_code, clippy::diverging_sub_expression)]
+    fn the_connecting_future_stays_small() {
+        let size = size_of_output(|| {
+            acquire(
+                unreachable!(),
+                unreachable!(),
+                unreachable!(),
+                unreachable!(),
+            )
+        });
+        assert!(size <= 3072, "the connecting future grew to {size} bytes");
+    }
 }

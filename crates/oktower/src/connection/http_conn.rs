@@ -149,11 +149,13 @@ pub(crate) async fn handshake(
     };
     let closed = Arc::new(AtomicBool::new(false));
     let described = Arc::new(described);
-    let url = described.route.address().uri().to_string();
+    // The URL of the errors below, formatted only if one happens.
+    let address = described.route.address().clone();
+    let url = || address.uri().to_string();
     let failed = |error: hyper::Error| {
         Error::new(ErrorKind::Protocol, "the HTTP handshake failed")
             .with_source(error)
-            .with_url(&url)
+            .with_url(url())
     };
     let on_close = {
         let closed = closed.clone();
@@ -238,12 +240,12 @@ pub(crate) async fn handshake(
                 Some(true) => {}
                 Some(false) => {
                     let message = "the connection closed before the server's HTTP/2 SETTINGS";
-                    return Err(Error::new(ErrorKind::Protocol, message).with_url(&url));
+                    return Err(Error::new(ErrorKind::Protocol, message).with_url(url()));
                 }
                 None => {
                     let message =
                         "the server sent no HTTP/2 SETTINGS frame within the read timeout";
-                    return Err(Error::new(ErrorKind::Timeout, message).with_url(&url));
+                    return Err(Error::new(ErrorKind::Timeout, message).with_url(url()));
                 }
             }
             let first = LeasedSender::H2(sender.clone());

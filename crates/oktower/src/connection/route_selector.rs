@@ -38,15 +38,15 @@ impl RouteSelector {
         fast_fallback: bool,
     ) -> Self {
         let uri = address.uri();
-        events.proxy_select_start(&uri);
+        events.proxy_select_start(uri);
         let mut proxies = match address.proxy() {
             Some(proxy) => vec![proxy.clone()],
-            None => address.proxy_selector().select(&uri),
+            None => address.proxy_selector().select(uri),
         };
         if proxies.is_empty() {
             proxies.push(Proxy::Direct);
         }
-        events.proxy_select_end(&uri, &proxies);
+        events.proxy_select_end(uri, &proxies);
         RouteSelector {
             address,
             database,

@@ -134,7 +134,7 @@ pub(crate) async fn connect_tcp(
     if let Err(error) = &connected {
         if route.address().proxy().is_none() && !route.proxy().is_direct() {
             let selector = route.address().proxy_selector();
-            selector.connect_failed(&route.address().uri(), route.proxy(), error);
+            selector.connect_failed(route.address().uri(), route.proxy(), error);
         }
         listener.connect_failed(addr, route.proxy(), None, error);
     }
