@@ -2,7 +2,8 @@
 //! that hand out `hyper::body::Incoming` (raw hyper and hyper-util's legacy `Client`).
 //!
 //! For S5 they gunzip with flate2 while streaming, counting decoded bytes: the same inflate
-//! (flate2 over miniz_oxide) that oktower and reqwest run through async-compression.
+//! (flate2, over zlib-rs for the whole workspace) that oktower and reqwest run through
+//! async-compression.
 
 use std::io::Write;
 
