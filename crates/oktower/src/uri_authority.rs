@@ -123,10 +123,13 @@ impl<'a> HostPort<'a> {
         // `start` follows an ASCII `@`, `end` is at an ASCII `:` or after an ASCII `]` (or at
         // the end), so both are character boundaries.
         let host = authority.get(start..start + end).unwrap_or_default();
-        let port = match rest.get(end) {
-            Some(b':') => rest.get(end + 1..).and_then(parse_port),
-            _ => None,
-        };
+        // As `http` reads it: the digits after the authority's last `:`, wherever that is
+        // (in `[]a:0` it does not follow the host).
+        let port = bytes
+            .iter()
+            .rposition(|&byte| byte == b':')
+            .and_then(|colon| bytes.get(colon + 1..))
+            .and_then(parse_port);
         HostPort {
             host,
             port,
@@ -179,6 +182,7 @@ mod tests {
             "http://@h/",
             "http://user@/",
             "http://:80/",
+            "http://[]a:0/",
         ] {
             let parsed: Uri = match uri.parse() {
                 Ok(parsed) => parsed,
