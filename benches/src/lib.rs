@@ -15,8 +15,8 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Empty, Full};
+use http::{Request, Response, Uri, header};
+use http_body_util::{Empty, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1 as client_http1, http2 as client_http2};
 use hyper::server::conn::{http1 as server_http1, http2 as server_http2};
@@ -274,15 +274,6 @@ impl Http2Client {
 
 /// Reads `response`'s body to the end, frame by frame, counting and discarding the bytes.
 async fn drain(response: Response<Incoming>) -> Result<u64, BoxError> {
-    if response.status() != StatusCode::OK {
-        return Err(format!("unexpected status {}", response.status()).into());
-    }
-    let mut body = response.into_body();
-    let mut read = 0u64;
-    while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
-            read += data.len() as u64;
-        }
-    }
-    Ok(read)
+    compare::body_reading::check_status(response.status())?;
+    compare::body_reading::count_data(response.into_body()).await
 }

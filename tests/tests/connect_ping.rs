@@ -5,12 +5,9 @@
 mod support;
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,6 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use oktower::{Client, Protocol};
 use support::*;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 /// An h2c server on 127.0.0.1 that answers every request with `ok`. [`PingServer::freeze`]
 /// stops serving the connections open at that moment: their frames are no longer read, so
@@ -28,7 +26,8 @@ use tokio::net::TcpListener;
 struct PingServer {
     address: SocketAddr,
     accepted: Arc<AtomicUsize>,
-    frozen: Arc<Mutex<Vec<Arc<AtomicBool>>>>,
+    /// Canceled by `freeze`, for the connections accepted until then.
+    freeze: Arc<Mutex<CancellationToken>>,
 }
 
 impl PingServer {
@@ -36,35 +35,38 @@ impl PingServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let accepted = Arc::new(AtomicUsize::new(0));
-        let frozen: Arc<Mutex<Vec<Arc<AtomicBool>>>> = Arc::default();
-        let (count, flags) = (accepted.clone(), frozen.clone());
+        let freeze = Arc::new(Mutex::new(CancellationToken::new()));
+        let (count, tokens) = (accepted.clone(), freeze.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
-                let flag = Arc::new(AtomicBool::new(false));
-                flags.lock().unwrap().push(flag.clone());
+                let frozen = tokens.lock().unwrap().clone();
                 let service = service_fn(|_request| async {
                     Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("ok"))))
                 });
                 let connection = http2::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service);
-                tokio::spawn(Freezable {
-                    inner: Box::pin(connection),
-                    frozen: flag,
+                tokio::spawn(async move {
+                    let mut connection = std::pin::pin!(connection);
+                    tokio::select! {
+                        _ = &mut connection => {}
+                        // Still held, never polled again: the socket stays open and silent.
+                        () = frozen.cancelled() => std::future::pending::<()>().await,
+                    }
                 });
             }
         });
         PingServer {
             address,
             accepted,
-            frozen,
+            freeze,
         }
     }
 
     fn freeze(&self) {
-        for flag in self.frozen.lock().unwrap().iter() {
-            flag.store(true, Ordering::SeqCst);
-        }
+        let mut token = self.freeze.lock().unwrap();
+        token.cancel();
+        *token = CancellationToken::new();
     }
 
     fn accepted(&self) -> usize {
@@ -73,32 +75,6 @@ impl PingServer {
 
     fn url(&self) -> String {
         format!("http://a.test:{}/", self.address.port())
-    }
-}
-
-/// A connection task that stops polling its connection, for good, once `frozen` is set.
-struct Freezable<F> {
-    inner: Pin<Box<F>>,
-    frozen: Arc<AtomicBool>,
-}
-
-impl<F: Future> Future for Freezable<F> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.frozen.load(Ordering::SeqCst) {
-            return Poll::Pending;
-        }
-        let polled = self.inner.as_mut().poll(cx).map(drop);
-        if polled.is_pending() {
-            // Looked at again soon, so that a freeze takes effect without a new frame.
-            let waker = cx.waker().clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                waker.wake();
-            });
-        }
-        polled
     }
 }
 

@@ -25,15 +25,7 @@ pub async fn read_hyper_body(
     let mut body = response.into_body();
     match mode {
         BodyMode::Collect => Ok(body.collect().await?.to_bytes().len() as u64),
-        BodyMode::Stream => {
-            let mut read = 0u64;
-            while let Some(frame) = body.frame().await {
-                if let Ok(data) = frame?.into_data() {
-                    read += data.len() as u64;
-                }
-            }
-            Ok(read)
-        }
+        BodyMode::Stream => count_data(body).await,
         BodyMode::Gunzip => {
             let mut decoder = GzDecoder::new(CountingSink::default());
             while let Some(frame) = body.frame().await {
@@ -44,6 +36,22 @@ pub async fn read_hyper_body(
             Ok(decoder.finish()?.written)
         }
     }
+}
+
+/// Reads `body` to its end frame by frame, discarding the data; returns how many bytes of
+/// data it had.
+pub async fn count_data<B>(mut body: B) -> Result<u64, BoxError>
+where
+    B: hyper::body::Body + Unpin,
+    B::Error: Into<BoxError>,
+{
+    let mut read = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(Into::into)?.into_data() {
+            read += bytes::Buf::remaining(&data) as u64;
+        }
+    }
+    Ok(read)
 }
 
 /// Fails unless `status` is `200 OK`.

@@ -101,39 +101,20 @@ impl<'a> HostPort<'a> {
         })
     }
 
-    /// Any authority: the host after the last `@`, bracketed when it is an IPv6 literal.
+    /// Any authority: the host after the last `@`, bracketed when it is an IPv6 literal
+    /// ([`host_of`](Self::host_of)), and the port as `http` reads it: the digits after the
+    /// authority's last `:`, wherever that is (in `[]a:0` it does not follow the host).
     fn of_any(authority: &'a str) -> Self {
         let bytes = authority.as_bytes();
-        let mut start = bytes.len();
-        while start > 0 && bytes[start - 1] != b'@' {
-            start -= 1;
-        }
-        let rest = &bytes[start..];
-        let mut end = 0;
-        if rest.first() == Some(&b'[') {
-            while end < rest.len() && rest[end] != b']' {
-                end += 1;
-            }
-            end = (end + 1).min(rest.len());
-        } else {
-            while end < rest.len() && rest[end] != b':' {
-                end += 1;
-            }
-        }
-        // `start` follows an ASCII `@`, `end` is at an ASCII `:` or after an ASCII `]` (or at
-        // the end), so both are character boundaries.
-        let host = authority.get(start..start + end).unwrap_or_default();
-        // As `http` reads it: the digits after the authority's last `:`, wherever that is
-        // (in `[]a:0` it does not follow the host).
         let port = bytes
             .iter()
             .rposition(|&byte| byte == b':')
             .and_then(|colon| bytes.get(colon + 1..))
             .and_then(parse_port);
         HostPort {
-            host,
+            host: Self::host_of(authority),
             port,
-            bare: start == 0,
+            bare: !bytes.contains(&b'@'),
         }
     }
 }

@@ -175,3 +175,21 @@ fn tls_client_config(server: &ServerInfo) -> Result<Arc<ClientConfig>, BoxError>
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(config))
 }
+
+/// What oktower needs for S7's TLS scenario: trust in the server's CA only, and the S7 host
+/// names mapped to 127.0.0.1 (used by the full client and by the connect stack alone).
+fn oktower_tls(
+    server: &ServerInfo,
+) -> Result<(oktower::TlsConfig, oktower::DnsOverride), BoxError> {
+    let tls = oktower::TlsConfig::builder()
+        .without_platform_roots()
+        .add_root_certificate(server.ca.clone())
+        .build()?;
+    let localhost = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    let dns = tls_host_names()
+        .iter()
+        .fold(oktower::DnsOverride::only(), |dns, name| {
+            dns.with_host(name, [localhost])
+        });
+    Ok((tls, dns))
+}

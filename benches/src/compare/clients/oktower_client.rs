@@ -4,16 +4,14 @@
 //! `Protocol::H2PriorKnowledge`; S7 trusts the server's CA and maps the 8 names to 127.0.0.1
 //! with `DnsOverride`. Bodies are read through `Response::bytes` / `Response::chunk`.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Uri, header};
-use oktower::{ConnectionPool, Dispatcher, DnsOverride, Protocol, TlsConfig};
+use oktower::{ConnectionPool, Dispatcher, Protocol};
 
 use super::super::body_reading::check_status;
 use super::super::scenario::{BodyMode, Scenario, Transport};
-use super::super::server::tls_host_names;
 use super::super::server_info::ServerInfo;
 use crate::BoxError;
 
@@ -39,14 +37,7 @@ impl OktowerClient {
             Transport::Http1 => {}
             Transport::H2c => builder = builder.protocols(&[Protocol::H2PriorKnowledge]),
             Transport::TlsH2 => {
-                let tls = TlsConfig::builder()
-                    .without_platform_roots()
-                    .add_root_certificate(server.ca.clone())
-                    .build()?;
-                let mut dns = DnsOverride::only();
-                for name in tls_host_names() {
-                    dns = dns.with_host(&name, [IpAddr::V4(Ipv4Addr::LOCALHOST)]);
-                }
+                let (tls, dns) = super::oktower_tls(server)?;
                 builder = builder.tls(tls).dns(dns);
             }
         }

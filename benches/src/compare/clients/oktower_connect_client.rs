@@ -4,22 +4,16 @@
 //! `--client oktower-connect` (as `benches/callgrind.sh` does). Requests carry only what raw
 //! hyper's carry (the same `Host` header on HTTP/1.1); gzip bodies (S5) are read undecoded.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::Uri;
-use http_body_util::BodyExt;
-use oktower::{
-    CallServer, Connect, ConnectLayer, ConnectionPool, DnsOverride, Protocol, RequestBody,
-    TlsConfig,
-};
+use oktower::{CallServer, Connect, ConnectLayer, ConnectionPool, Protocol, RequestBody};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::super::body_reading::check_status;
+use super::super::body_reading::{check_status, count_data};
 use super::super::scenario::{Scenario, Transport};
-use super::super::server::tls_host_names;
 use super::super::server_info::ServerInfo;
 use super::request::hyper_request;
 use crate::BoxError;
@@ -55,14 +49,7 @@ impl OktowerConnectClient {
             Transport::Http1 => builder = builder.protocols(&[Protocol::Http11]),
             Transport::H2c => builder = builder.protocols(&[Protocol::H2PriorKnowledge]),
             Transport::TlsH2 => {
-                let tls = TlsConfig::builder()
-                    .without_platform_roots()
-                    .add_root_certificate(server.ca.clone())
-                    .build()?;
-                let mut dns = DnsOverride::only();
-                for name in tls_host_names() {
-                    dns = dns.with_host(&name, [IpAddr::V4(Ipv4Addr::LOCALHOST)]);
-                }
+                let (tls, dns) = super::oktower_tls(server)?;
                 builder = builder.tls(tls).dns(Arc::new(dns));
             }
         }
@@ -85,13 +72,6 @@ impl OktowerConnectClient {
             .map(|_| RequestBody::empty());
         let response = self.stack.call(request).await?;
         check_status(response.status())?;
-        let mut body = response.into_body();
-        let mut read = 0u64;
-        while let Some(frame) = body.frame().await {
-            if let Ok(data) = frame?.into_data() {
-                read += data.len() as u64;
-            }
-        }
-        Ok(read)
+        count_data(response.into_body()).await
     }
 }
