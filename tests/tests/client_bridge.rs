@@ -270,10 +270,49 @@ async fn cookies_and_decoding_work_the_same_over_http2() {
         Some("gzip, deflate, br, zstd")
     );
     assert_eq!(first.header("connection"), None);
+    // The host goes as `:authority` only (the server records it as `host`), never twice.
+    let hosts: Vec<_> = first.header_all("host").collect();
+    assert_eq!(hosts, [&format!("a.test:{}", server.port())]);
     let second = next_request(&server).await;
     assert_eq!(second.header("cookie"), Some("h2=yes"));
     assert_eq!(second.connection_index(), 0);
     assert_pool(&client, 1);
+}
+
+#[tokio::test]
+async fn a_host_header_set_by_the_caller_becomes_the_http2_authority() {
+    let server = MockWebServer::builder()
+        .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
+        .start()
+        .await
+        .unwrap();
+    let client = builder_for(&["a.test"])
+        .protocols(&[oktower::Protocol::H2PriorKnowledge])
+        .build()
+        .unwrap();
+    server.enqueue(MockResponse::new().body("virtual"));
+    server.enqueue(MockResponse::new().body("plain"));
+    let response = client
+        .get(url(&server, "a.test", "/v"))
+        .header("Host", "virtual.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "virtual");
+    let response = client
+        .get(url(&server, "a.test", "/p"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "plain");
+    let virtual_host = next_request(&server).await;
+    let hosts: Vec<_> = virtual_host.header_all("host").collect();
+    assert_eq!(hosts, ["virtual.test"]);
+    assert_eq!(virtual_host.path(), "/v");
+    let plain = next_request(&server).await;
+    let hosts: Vec<_> = plain.header_all("host").collect();
+    assert_eq!(hosts, [&format!("a.test:{}", server.port())]);
+    assert_eq!(plain.connection_index(), virtual_host.connection_index());
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oktower::ErrorKind;
-use oktower_testkit::{MockResponse, MockWebServer};
+use oktower_testkit::{Fault, MockResponse, MockWebServer};
 use support::*;
 
 const FRESH: &[&str] = &[
@@ -102,18 +102,51 @@ async fn a_failed_call_reports_the_failure_and_releases_the_connection() {
     let tail = &names[names.len() - 5..];
     assert_eq!(
         tail,
-        // OkHttp releases the connection after the retry decision; here the connection
-        // layer releases it as the response fails, before the follow-up layer decides.
+        // OkHttp's `failedCallEventSequence`: the release comes after the retry decision.
         [
             "ResponseHeadersStart",
             "ResponseFailed",
-            "ConnectionReleased",
             "RetryDecision false",
+            "ConnectionReleased",
             "CallFailed"
         ],
         "{names:?}"
     );
     assert_eq!(client.connection_pool().connection_count(), 0);
+}
+
+#[tokio::test]
+async fn a_retried_failure_releases_its_connection_after_the_retry_decision() {
+    let server = MockWebServer::start().await.unwrap();
+    let events = Arc::new(Events::default());
+    let client = client_builder(&["a.test"], &events).build().unwrap();
+    server.enqueue(MockResponse::fault(Fault::DisconnectAfterRequest));
+    server.enqueue(MockResponse::new().body("second try"));
+    let response = client
+        .get(server.url_with_host("http", "a.test", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "second try");
+    let names = events.take();
+    let decision = names
+        .iter()
+        .position(|name| name == "RetryDecision true")
+        .unwrap_or_else(|| panic!("{names:?}"));
+    assert_eq!(
+        names[decision - 1..decision + 3],
+        [
+            "ResponseFailed",
+            "RetryDecision true",
+            "ConnectionReleased",
+            "ProxySelectStart"
+        ],
+        "{names:?}"
+    );
+    let count = |wanted: &str| names.iter().filter(|name| *name == wanted).count();
+    assert_eq!(count("ConnectionAcquired"), 2, "{names:?}");
+    assert_eq!(count("ConnectionReleased"), 2, "{names:?}");
+    assert_eq!(names.last().map(String::as_str), Some("CallEnd"));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
-use oktower::{ConnectionPool, ErrorKind, Protocol};
+use oktower::{ConnectionPool, ErrorKind, Protocol, RequestSent};
 use oktower_testkit::{AfterResponse, Fault, MockResponse, MockWebServer};
 use support::*;
 use tower_service::Service;
@@ -263,6 +263,25 @@ async fn a_truncated_body_is_a_protocol_error() {
         error.to_string().contains("unexpected end of stream"),
         "{error}"
     );
+    assert_eq!(pool.connection_count(), 0);
+}
+
+#[tokio::test]
+async fn a_stream_ending_before_the_response_head_is_an_io_error() {
+    let (server, pool, mut stack) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    server.enqueue(MockResponse::fault(Fault::DisconnectAfterRequest));
+    let error = stack.call(get(&url)).await.err().unwrap();
+    // OkHttp's IOException, which its retry logic may retry (unlike a truncated body's
+    // ProtocolException): the server may have closed a kept-alive connection as it arrived.
+    assert_eq!(error.kind(), ErrorKind::Io, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("unexpected end of stream on http://a.test:"),
+        "{error}"
+    );
+    assert_eq!(error.request_sent(), RequestSent::Maybe);
     assert_eq!(pool.connection_count(), 0);
 }
 

@@ -55,6 +55,10 @@ struct Inner {
     /// Whether a watch owns `watcher` (a context shared by several calls has one owner; the
     /// other watches wait on the token).
     watcher_claimed: AtomicBool,
+    /// Whether a follow-up layer decides on retries for this call: the connection layer then
+    /// leaves the `connection_released` event of a failed exchange to it, to report after its
+    /// `retry_decision`, as OkHttp orders them.
+    retry_decider: AtomicBool,
 }
 
 impl Inner {
@@ -72,6 +76,7 @@ impl Inner {
             reported: AtomicBool::new(false),
             watcher: Mutex::new(None),
             watcher_claimed: AtomicBool::new(false),
+            retry_decider: AtomicBool::new(false),
         }
     }
 }
@@ -99,6 +104,17 @@ impl CallContext {
         CallContext {
             inner: Arc::new(inner),
         }
+    }
+
+    /// A follow-up layer decides on this call's retries (and reports the release of a failed
+    /// exchange's connection after its decision).
+    pub(crate) fn mark_retry_decider(&self) {
+        self.inner.retry_decider.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a follow-up layer decides on this call's retries.
+    pub(crate) fn has_retry_decider(&self) -> bool {
+        self.inner.retry_decider.load(Ordering::Relaxed)
     }
 
     /// Whether a listener beyond the timings recorder hears this call's events.

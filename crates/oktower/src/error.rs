@@ -4,6 +4,8 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 
+use crate::ConnectionInfo;
+
 /// A boxed error from a lower layer (I/O, TLS, hyper, a user's trait implementation).
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -29,7 +31,9 @@ pub enum ErrorKind {
     /// The peer broke the protocol: a malformed status line, oversized headers, invalid chunked
     /// encoding, a truncated body, an unexpected HTTP/2 frame or reset.
     Protocol,
-    /// Reading or writing failed after the connection was established.
+    /// Reading or writing failed after the connection was established, including the stream
+    /// ending before the response head ("unexpected end of stream on ...", which the follow-up
+    /// layer may retry, as OkHttp does).
     Io,
     /// A response exceeded a configured size limit, such as the bridge's maximum decompressed
     /// body size (which stops decompression bombs).
@@ -112,6 +116,9 @@ struct Inner {
     request_sent: RequestSent,
     recovered: Vec<Error>,
     status: Option<http::StatusCode>,
+    /// The connection the failed exchange released, whose `connection_released` event waits
+    /// for the retry decision (see [`Error::with_unreported_release`]).
+    unreported_release: Option<ConnectionInfo>,
 }
 
 impl Error {
@@ -126,6 +133,7 @@ impl Error {
                 request_sent: RequestSent::No,
                 recovered: Vec::new(),
                 status: None,
+                unreported_release: None,
             }),
         }
     }
@@ -190,6 +198,19 @@ impl Error {
     pub fn with_request_sent(mut self, sent: RequestSent) -> Self {
         self.inner.request_sent = sent;
         self
+    }
+
+    /// The error of an exchange whose connection was released without its
+    /// `connection_released` event: the follow-up layer above reports it after its
+    /// `retry_decision`, in OkHttp's order.
+    pub(crate) fn with_unreported_release(mut self, connection: ConnectionInfo) -> Self {
+        self.inner.unreported_release = Some(connection);
+        self
+    }
+
+    /// The released connection whose event is still to be reported, taken (once).
+    pub(crate) fn take_unreported_release(&mut self) -> Option<ConnectionInfo> {
+        self.inner.unreported_release.take()
     }
 
     /// Adds an earlier failure that was recovered from before this one.

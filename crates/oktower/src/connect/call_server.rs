@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
-use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, PROXY_AUTHORIZATION, TRANSFER_ENCODING};
+use http::header::{
+    CONNECTION, CONTENT_LENGTH, EXPECT, HOST, PROXY_AUTHORIZATION, TRANSFER_ENCODING,
+};
+use http::uri::Authority;
 use http::{Extensions, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body::Body as _;
 use hyper::body::Incoming;
@@ -17,7 +20,7 @@ use tower_service::Service;
 use super::exchange::{Exchange, ResponseTimes};
 use super::response_body::ResponseBody;
 use super::sending::{self, HeadTimeout, SendError};
-use super::wire_error::{StreamReset, from_hyper};
+use super::wire_error::{Awaited, StreamReset, from_hyper};
 use crate::connection::lease::Lease;
 use crate::connection::wire_body::{BodyTracker, WireBody};
 use crate::proxy_auth::basic_value;
@@ -31,7 +34,8 @@ use crate::{
 /// - HTTP/1.1 requests are sent in origin form (absolute form through an HTTP proxy without a
 ///   tunnel, with `Proxy-Authorization: Basic` when the proxy has credentials and the request
 ///   has no `Proxy-Authorization` of its own); HTTP/2 requests carry the scheme and authority as
-///   pseudo-headers.
+///   pseudo-headers, the authority taken from the `Host` header when there is one (which is
+///   then not sent, as OkHttp does).
 /// - `Expect: 100-continue` (HTTP/1.1): the body waits for `100 Continue`, within the read
 ///   timeout; when a final response comes first the body is not sent and the connection is not
 ///   reused. Other 1xx responses (102, 103) are skipped and reported to the call's listener
@@ -115,14 +119,7 @@ fn send_prepared(
                 info.mark_no_new_exchanges();
                 // The request was handed to the connection: the server may have it.
                 let timeout = timeout.with_request_sent(RequestSent::Maybe);
-                return Err(fail(
-                    timeout,
-                    StreamReset::None,
-                    lease,
-                    info,
-                    exchange.listener(),
-                    None,
-                ));
+                return Err(fail(timeout, StreamReset::None, lease, &exchange, None));
             }
         };
         let received_at = SystemTime::now();
@@ -174,6 +171,8 @@ struct Original {
     extensions: Option<Extensions>,
     /// The bridge's `Connection: keep-alive`, taken off an HTTP/2 request.
     keep_alive: Option<HeaderValue>,
+    /// The `Host` header, taken off an HTTP/2 request (its `:authority` says it).
+    host: Option<HeaderValue>,
 }
 
 /// Puts the request in the connection's form (request target, version, proxy credentials),
@@ -226,6 +225,11 @@ fn prepare(
     } else {
         None
     };
+    let host = if multiplexed {
+        host_to_authority(&mut parts, &mut original_uri)
+    } else {
+        None
+    };
     let mut wire = Request::from_parts(parts, WireBody::new(body, tracker.clone()));
     if !multiplexed && (heard || expect_continue) {
         let listener = listener.clone();
@@ -251,6 +255,7 @@ fn prepare(
             version: original_version,
             extensions: original_extensions,
             keep_alive,
+            host,
         },
         request_close,
     }
@@ -284,6 +289,9 @@ fn unsent_or_failed(
             if let Some(keep_alive) = original.keep_alive {
                 parts.headers.insert(CONNECTION, keep_alive);
             }
+            if let Some(host) = original.host {
+                parts.headers.insert(HOST, host);
+            }
             exchange.return_unsent(Request::from_parts(parts, wire.into_inner()));
             let message = format!("the pooled connection to {} was closed", address.host());
             let error = Error::new(ErrorKind::Io, message)
@@ -295,8 +303,8 @@ fn unsent_or_failed(
             }
         }
         SendError::Failed(error) => {
-            let (error, reset) = from_hyper(error, address);
-            fail(error, reset, lease, info, exchange.listener(), tracker)
+            let (error, reset) = from_hyper(error, address, Awaited::Head);
+            fail(error, reset, lease, exchange, tracker)
         }
     }
 }
@@ -321,7 +329,7 @@ fn finish(
     let abandoned_body = tracker.is_some_and(BodyTracker::abandon);
     if let Some(error) = check_bodiless(parts.status, &parts.headers, info.route().address()) {
         info.mark_no_new_exchanges();
-        return Err(fail(error, StreamReset::None, lease, info, listener, None));
+        return Err(fail(error, StreamReset::None, lease, exchange, None));
     }
     listener.response_headers_end(&parts);
     let multiplexed = info.protocol().is_multiplexed();
@@ -349,15 +357,18 @@ fn finish(
 }
 
 /// Reports and returns a failed exchange's error; the connection is not reused (an HTTP/2
-/// connection only after repeated refusals or a connection-level failure).
+/// connection only after repeated refusals or a connection-level failure). Its release is
+/// reported here, or by the follow-up layer above after its retry decision (the error carries
+/// it there).
 fn fail(
     error: Error,
     reset: StreamReset,
     lease: Lease,
-    info: &ConnectionInfo,
-    listener: &Arc<dyn EventListener>,
+    exchange: &Exchange,
     tracker: Option<&BodyTracker>,
 ) -> Error {
+    let info = exchange.info();
+    let listener = exchange.listener();
     let address = info.route().address();
     let mut error = error;
     if error.url().is_none() {
@@ -381,8 +392,12 @@ fn fail(
         listener.response_failed(&error);
     }
     lease.release(false);
-    listener.connection_released(info);
-    error
+    if exchange.release_reported_above() {
+        error.with_unreported_release(info.clone())
+    } else {
+        listener.connection_released(info);
+        error
+    }
 }
 
 /// OkHttp's check: a 204 or 205 must not announce a body.
@@ -463,6 +478,31 @@ fn expects_continue(headers: &HeaderMap) -> bool {
     headers
         .get(EXPECT)
         .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// HTTP/2 names the host in the `:authority` pseudo-header, not in a `Host` header (RFC 9113
+/// §8.3.1), and takes `:authority` from the URI. As OkHttp does, the `Host` header is taken off
+/// (and returned); when it names another authority than the URI's (a virtual host the caller
+/// chose, or the URI's default port left out), its value becomes the URI's authority, and the
+/// URI as it was goes to `original_uri`. A `Host` that is not a valid authority leaves the URI
+/// as it is.
+fn host_to_authority(
+    parts: &mut http::request::Parts,
+    original_uri: &mut Option<Uri>,
+) -> Option<HeaderValue> {
+    let host = parts.headers.remove(HOST)?;
+    let same = parts
+        .uri
+        .authority()
+        .is_some_and(|authority| authority.as_str().as_bytes() == host.as_bytes());
+    if !same && let Ok(authority) = Authority::try_from(host.as_bytes()) {
+        let mut uri = parts.uri.clone().into_parts();
+        uri.authority = Some(authority);
+        if let Ok(uri) = Uri::from_parts(uri) {
+            *original_uri = Some(std::mem::replace(&mut parts.uri, uri));
+        }
+    }
+    Some(host)
 }
 
 /// `uri` in origin form: its path and query.

@@ -27,6 +27,9 @@ struct Shared {
     info: ConnectionInfo,
     read_timeout: Option<Duration>,
     listener: Arc<dyn EventListener>,
+    /// A follow-up layer above reports the `connection_released` of a failed exchange, after
+    /// its retry decision.
+    release_reported_above: bool,
     slot: Mutex<Slot>,
 }
 
@@ -44,12 +47,14 @@ impl Exchange {
         listener: Arc<dyn EventListener>,
         lease: Lease,
         read_timeout: Option<Duration>,
+        release_reported_above: bool,
     ) -> Self {
         Exchange {
             shared: Arc::new(Shared {
                 info,
                 read_timeout,
                 listener,
+                release_reported_above,
                 slot: Mutex::new(Slot {
                     lease: Some(lease),
                     unsent: None,
@@ -70,6 +75,12 @@ impl Exchange {
 
     pub(crate) fn listener(&self) -> &Arc<dyn EventListener> {
         &self.shared.listener
+    }
+
+    /// Whether the `connection_released` of a failed exchange is left to the follow-up layer
+    /// above, carried by the error.
+    pub(crate) fn release_reported_above(&self) -> bool {
+        self.shared.release_reported_above
     }
 
     fn slot(&self) -> MutexGuard<'_, Slot> {

@@ -12,7 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
-use super::wire_error::{StreamReset, from_hyper};
+use super::wire_error::{Awaited, StreamReset, from_hyper};
 use crate::connection::lease::Lease;
 use crate::deadline::deadline_after;
 use crate::{ConnectionInfo, Error, ErrorKind, EventListener, RequestSent};
@@ -186,7 +186,7 @@ impl Body for ResponseBody {
             }
             Poll::Ready(Some(Err(error))) => {
                 let address = reading.info.route().address().clone();
-                let (error, reset) = from_hyper(error, &address);
+                let (error, reset) = from_hyper(error, &address, Awaited::Body);
                 if reset == StreamReset::Refused {
                     if let Some(lease) = &reading.lease {
                         lease.connection().record_refused_stream();

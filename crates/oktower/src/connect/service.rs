@@ -131,7 +131,15 @@ where
             let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
             listener.connection_acquired(&info);
             let read_timeout = timeouts.read.flatten();
-            let exchange = Exchange::new(info, listener.clone(), lease, read_timeout);
+            let release_reported_above =
+                context.as_ref().is_some_and(CallContext::has_retry_decider);
+            let exchange = Exchange::new(
+                info,
+                listener.clone(),
+                lease,
+                read_timeout,
+                release_reported_above,
+            );
             request.extensions_mut().insert(exchange.clone());
             match inner.call(request).await {
                 Ok(response) => return Ok(response),

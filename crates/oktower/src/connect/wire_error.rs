@@ -17,8 +17,26 @@ pub(crate) enum StreamReset {
     Other,
 }
 
-/// `error`, from an exchange with `address`, as an [`Error`].
-pub(crate) fn from_hyper(error: hyper::Error, address: &Address) -> (Error, StreamReset) {
+/// Which part of the response was awaited when hyper failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Awaited {
+    /// The response head.
+    Head,
+    /// The response body.
+    Body,
+}
+
+/// `error`, from an exchange with `address` while `awaited` was read, as an [`Error`].
+///
+/// The stream ending early is an I/O error before the response head (OkHttp's
+/// `IOException("unexpected end of stream on ...")`, which the follow-up layer may retry: a
+/// server closing a kept-alive connection as the request arrived) and a protocol error within
+/// the body (OkHttp's `ProtocolException`: a truncated body).
+pub(crate) fn from_hyper(
+    error: hyper::Error,
+    address: &Address,
+    awaited: Awaited,
+) -> (Error, StreamReset) {
     let host = address.host();
     let reset = stream_reset(&error);
     let io = io_kind(&error);
@@ -38,8 +56,12 @@ pub(crate) fn from_hyper(error: hyper::Error, address: &Address) -> (Error, Stre
             format!("malformed HTTP response from {host}"),
         )
     } else if error.is_incomplete_message() || io == Some(io::ErrorKind::UnexpectedEof) {
+        let kind = match awaited {
+            Awaited::Head => ErrorKind::Io,
+            Awaited::Body => ErrorKind::Protocol,
+        };
         (
-            ErrorKind::Protocol,
+            kind,
             format!("unexpected end of stream on {}", address.uri()),
         )
     } else if io == Some(io::ErrorKind::InvalidData) || io == Some(io::ErrorKind::InvalidInput) {

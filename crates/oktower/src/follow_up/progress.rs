@@ -137,7 +137,11 @@ where
     /// A copy of the head to send. Extensions holding only the call's context are moved
     /// rather than copied, and the context is kept in `lent_context`.
     fn head_to_send(&mut self) -> request::Parts {
-        let context_only = match CallContext::of(&self.head.extensions) {
+        let context = CallContext::of(&self.head.extensions);
+        if let Some(context) = context {
+            context.mark_retry_decider();
+        }
+        let context_only = match context {
             Some(context) if self.head.extensions.len() == 1 => Some(context.clone()),
             _ => None,
         };
@@ -163,7 +167,7 @@ where
         }
     }
 
-    fn on_failure(&mut self, error: Error) -> Next<B, S::Response> {
+    fn on_failure(&mut self, mut error: Error) -> Next<B, S::Response> {
         let retry = recover(
             &error,
             &RecoverInput {
@@ -173,6 +177,11 @@ where
             },
         );
         self.listener().retry_decision(&error, retry);
+        // The failed exchange's connection was released before this decision; OkHttp
+        // reports the release after it.
+        if let Some(released) = error.take_unreported_release() {
+            self.listener().connection_released(&released);
+        }
         match self.body.take() {
             Some(body) if retry => {
                 self.recovered.push(error);
