@@ -64,7 +64,9 @@ pub trait EventListener: Send + Sync + 'static {
     }
     /// The call got a connection (pooled, coalesced or new).
     fn connection_acquired(&self, connection: &ConnectionInfo) {}
-    /// The call gave its connection back.
+    /// The call gave its connection back: at the end of the response body, when the exchange
+    /// failed (after the follow-up layer's `retry_decision`, as in OkHttp), or when the call
+    /// was canceled or timed out while it waited for the response head.
     fn connection_released(&self, connection: &ConnectionInfo) {}
     /// Sending the request head starts.
     fn request_headers_start(&self) {}

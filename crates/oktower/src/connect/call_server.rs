@@ -97,7 +97,12 @@ fn send_prepared(
         request_close,
     } = prepared;
     async move {
+        let abandoned = ReleaseIfAbandoned {
+            exchange: &exchange,
+            armed: true,
+        };
         if let Err(failure) = poll_fn(|cx| sending::poll_ready(&mut lease, cx)).await {
+            abandoned.disarm();
             let unsent = SendError::Unsent(Box::new(wire), failure.0);
             return Err(unsent_or_failed(unsent, lease, &exchange, original, None));
         }
@@ -108,6 +113,7 @@ fn send_prepared(
         let read_timeout = exchange.read_timeout();
         let outcome =
             HeadTimeout::new(sending, read_timeout, started, tracker.as_deref(), timer).await;
+        abandoned.disarm();
         let response = match outcome {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
@@ -135,6 +141,31 @@ fn send_prepared(
                 received_at,
             },
         )
+    }
+}
+
+/// Reports `connection_released` when the exchange's future is dropped while it waits for the
+/// connection or the response head (the call was canceled or timed out): the lease, dropped
+/// with the future, gives the connection up without reusing it. Disarmed once the wait ends,
+/// where the other paths report the release themselves.
+struct ReleaseIfAbandoned<'a> {
+    exchange: &'a Exchange,
+    armed: bool,
+}
+
+impl ReleaseIfAbandoned<'_> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for ReleaseIfAbandoned<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.exchange
+                .listener()
+                .connection_released(self.exchange.info());
+        }
     }
 }
 
@@ -170,7 +201,8 @@ struct Original {
     /// with an extended-CONNECT `Protocol`, which hyper reads there.
     extensions: Option<Extensions>,
     /// The bridge's `Connection: keep-alive`, taken off an HTTP/2 request.
-    keep_alive: Option<HeaderValue>,
+    /// (Only that value: it is put back as `keep-alive`, with no copy kept.)
+    keep_alive: bool,
     /// The `Host` header, taken off an HTTP/2 request (its `:authority` says it).
     host: Option<HeaderValue>,
 }
@@ -220,11 +252,8 @@ fn prepare(
     // HTTP/2 has no `Connection` header. The bridge's `keep-alive` goes here, with one
     // lookup; hyper would remove it too, then parse each token it lists as a header name and
     // look that up (about 500 instructions per request).
-    let keep_alive = if multiplexed && connection.only_keep_alive {
-        parts.headers.remove(CONNECTION)
-    } else {
-        None
-    };
+    let keep_alive =
+        multiplexed && connection.only_keep_alive && parts.headers.remove(CONNECTION).is_some();
     let host = if multiplexed {
         host_to_authority(&mut parts, &mut original_uri)
     } else {
@@ -286,8 +315,10 @@ fn unsent_or_failed(
             if let Some(extensions) = original.extensions {
                 parts.extensions = extensions;
             }
-            if let Some(keep_alive) = original.keep_alive {
-                parts.headers.insert(CONNECTION, keep_alive);
+            if original.keep_alive {
+                parts
+                    .headers
+                    .insert(CONNECTION, HeaderValue::from_static("keep-alive"));
             }
             if let Some(host) = original.host {
                 parts.headers.insert(HOST, host);
