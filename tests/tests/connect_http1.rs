@@ -331,3 +331,105 @@ async fn events_of_a_fresh_then_a_pooled_exchange() {
         ]
     );
 }
+
+/// Between `ConnectLayer` and `CallServer`: on the first exchange of a connection that already
+/// served a request, has the server close that connection and waits until the client has seen
+/// it close, before sending. Records the connection of every exchange.
+#[derive(Clone)]
+struct CloseBeforeSending {
+    close: Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>>,
+    connections: Arc<std::sync::Mutex<Vec<u64>>>,
+}
+
+impl Service<http::Request<oktower::RequestBody>> for CloseBeforeSending {
+    type Response = http::Response<oktower::ResponseBody>;
+    type Error = oktower::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<oktower::RequestBody>) -> Self::Future {
+        let exchange = request.extensions().get::<oktower::Exchange>().unwrap();
+        let mut connections = self.connections.lock().unwrap();
+        connections.push(exchange.info().id());
+        let close = match connections.len() {
+            2 => self.close.lock().unwrap().take(),
+            _ => None,
+        };
+        drop(connections);
+        Box::pin(async move {
+            if let Some(close) = close {
+                close.send(()).unwrap();
+                // The client's connection task reads the end of the stream meanwhile.
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            oktower::CallServer::new().call(request).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_pooled_connection_closed_before_sending_gives_the_request_back_for_another() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn answer(socket: &mut tokio::net::TcpStream, body: &str) {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(socket.read(&mut byte).await.unwrap(), 1);
+            head.push(byte[0]);
+        }
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        socket.write_all(response.as_bytes()).await.unwrap();
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (close, closed) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(async move {
+        let (mut first, _) = listener.accept().await.unwrap();
+        answer(&mut first, "first").await;
+        closed.await.unwrap();
+        drop(first);
+        let (mut second, _) = listener.accept().await.unwrap();
+        answer(&mut second, "second").await;
+        second
+    });
+    let pool = ConnectionPool::default();
+    let layer = builder(&[("a.test", LOCALHOST)])
+        .pool(pool.clone())
+        .build()
+        .unwrap();
+    let connections = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut stack = tower_layer::Layer::layer(
+        &layer,
+        CloseBeforeSending {
+            close: Arc::new(std::sync::Mutex::new(Some(close))),
+            connections: connections.clone(),
+        },
+    );
+    let url = format!("http://a.test:{port}/");
+    for expected in ["first", "second"] {
+        let response = stack.call(get(&url)).await.unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, expected);
+    }
+    // The second request went to the pooled connection, came back unsent, and was sent on a
+    // new connection.
+    let connections = connections.lock().unwrap().clone();
+    assert_eq!(connections.len(), 3, "{connections:?}");
+    assert_eq!(connections[0], connections[1]);
+    assert_ne!(connections[1], connections[2]);
+    drop(server.await.unwrap());
+    assert_eq!(pool.connection_count(), 1);
+}

@@ -309,25 +309,23 @@ fn run(
             context
         }
     };
-    let timings = context.timings();
-    let listener = context.listener().clone();
     let timeout = request
         .extensions()
         .get::<CallTimeout>()
         .map(|timeout| timeout.0)
         .or(shared.settings.call_timeout)
         .filter(|timeout| !timeout.is_zero());
-    let checked = match uri_checked {
-        UriChecked::Yes => Ok(()),
-        UriChecked::No => check_request(request.uri()),
-    };
     let mut watch = CallWatch::new(context, timeout, start, request.uri().clone());
+    // The listener and the timings are the context's, reached through the watch: the future
+    // holds no copy of them.
     async move {
         // The call starts when its future is first polled, as it did when this was an
         // `async fn`: a future dropped unpolled reports nothing.
-        listener.call_start(request.uri());
+        watch.context().listener().call_start(request.uri());
         let error = 'fail: {
-            if let Err(error) = checked {
+            if uri_checked == UriChecked::No
+                && let Err(error) = check_request(request.uri())
+            {
                 break 'fail error;
             }
             if let Some(error) = watch.interrupted() {
@@ -352,7 +350,7 @@ fn run(
             match interruptible(&mut watch, call).await {
                 // The response is finished where it lands, not moved through a result.
                 Ok(mut response) => {
-                    if let Some(timings) = timings {
+                    if let Some(timings) = watch.context().timings() {
                         response.extensions_mut().insert(timings);
                     }
                     // The guard keeps the call's URL: `Response::url` reads it there when no
@@ -363,7 +361,7 @@ fn run(
                 Err(error) => error,
             }
         };
-        listener.call_failed(&error);
+        watch.context().listener().call_failed(&error);
         Err(error)
     }
 }

@@ -3,7 +3,7 @@
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -40,8 +40,81 @@ impl<S> Connect<S> {
     }
 }
 
-/// The future of [`Connect`].
-pub type ResponseFuture<R> = Pin<Box<dyn Future<Output = Result<R, Error>> + Send + 'static>>;
+/// The boxed future of a request that takes [`Connect`]'s general path: route selection,
+/// connecting, or a retry on another connection.
+type GeneralFuture<R> = Pin<Box<dyn Future<Output = Result<R, Error>> + Send + 'static>>;
+
+pin_project_lite::pin_project! {
+    /// The future of [`Connect`] over the inner service `S` (whose future is `F`), answering
+    /// with a `Response<R>`.
+    ///
+    /// A request for which the pool holds a connection (the common case) runs the inner
+    /// service's future in place; any other (connecting, failing before an exchange, retrying
+    /// a request a stale connection gave back unsent) runs boxed.
+    pub struct ResponseFuture<F, S, R> {
+        #[pin]
+        state: State<F, S, R>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProjection]
+    enum State<F, S, R> {
+        /// The inner service runs on a pooled connection; `inner` (a clone) and `settings`
+        /// send the request again if the connection gives it back unsent.
+        Pooled {
+            #[pin]
+            future: F,
+            exchange: Exchange,
+            settings: Arc<ConnectSettings>,
+            inner: S,
+        },
+        /// The general path.
+        General { future: GeneralFuture<Response<R>> },
+    }
+}
+
+impl<F, S, R> Future for ResponseFuture<F, S, R>
+where
+    F: Future<Output = Result<Response<R>, Error>>,
+    S: Service<Request<RequestBody>, Response = Response<R>, Error = Error, Future = F>
+        + Clone
+        + Send
+        + 'static,
+    F: Send + 'static,
+    R: Send + 'static,
+{
+    type Output = Result<Response<R>, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let retry = match self.as_mut().project().state.project() {
+            StateProjection::General { future } => return future.as_mut().poll(cx),
+            StateProjection::Pooled {
+                future,
+                exchange,
+                settings,
+                inner,
+            } => match ready!(future.poll(cx)) {
+                Ok(response) => return Poll::Ready(Ok(response)),
+                Err(error) => match exchange.take_unsent() {
+                    Some(unsent) => {
+                        exchange.info().mark_no_new_exchanges();
+                        let sending = Sending {
+                            attempt: 1,
+                            recovered: vec![error],
+                        };
+                        exchange_general(settings.clone(), inner.clone(), unsent, sending)
+                    }
+                    None => return Poll::Ready(Err(error)),
+                },
+            },
+        };
+        self.as_mut().project().state.set(State::General {
+            future: Box::pin(retry),
+        });
+        self.poll(cx)
+    }
+}
 
 impl<S, B, R> Service<Request<B>> for Connect<S>
 where
@@ -56,50 +129,122 @@ where
 {
     type Response = Response<R>;
     type Error = Error;
-    type Future = ResponseFuture<Response<R>>;
+    type Future = ResponseFuture<S::Future, S, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        let mut request = request.map(RequestBody::new);
         let settings = self.settings.clone();
-        let request = request.map(RequestBody::new);
-        Box::pin(exchange(settings, inner, request))
+        let state = match pooled_exchange(&settings, &mut request) {
+            Some(exchange) => {
+                // The service made ready runs this request; its clone sends a retry.
+                let inner = self.inner.clone();
+                State::Pooled {
+                    future: self.inner.call(request),
+                    exchange,
+                    settings,
+                    inner,
+                }
+            }
+            None => {
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let sending = Sending {
+                    attempt: 0,
+                    recovered: Vec::new(),
+                };
+                State::General {
+                    future: Box::pin(exchange_general(settings, inner, request, sending)),
+                }
+            }
+        };
+        ResponseFuture { state }
     }
 }
 
-/// Acquires a connection, then runs the inner service on it; retries on another connection
-/// when the inner service gives the request back unsent.
+/// The fast path: when the pool holds a connection for the request's address (and the call
+/// was not canceled), the exchange on it, put into the request. `None` sends the request down
+/// the general path (which also reports any error found here).
+fn pooled_exchange(
+    settings: &ConnectSettings,
+    request: &mut Request<RequestBody>,
+) -> Option<Exchange> {
+    let address = settings.address(request.uri()).ok()?;
+    let context = CallContext::of(request.extensions());
+    if context.is_some_and(CallContext::is_canceled)
+        || settings.tls.check_address(&address).is_err()
+    {
+        return None;
+    }
+    let Found { lease, coalesced } =
+        settings
+            .pool
+            .inner
+            .acquire(&address, None, &settings.tls, false)?;
+    let listener = match context {
+        Some(context) => context.listener().clone(),
+        None => settings.no_events.clone(),
+    };
+    let release_reported_above = context.is_some_and(CallContext::has_retry_decider);
+    let read_timeout = timeouts_of(request, settings).read.flatten();
+    let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
+    listener.connection_acquired(&info);
+    let exchange = Exchange::new(info, listener, lease, read_timeout, release_reported_above);
+    request.extensions_mut().insert(exchange.clone());
+    Some(exchange)
+}
+
+/// The request's [`Timeouts`], with the client's where it sets none.
+fn timeouts_of(request: &Request<RequestBody>, settings: &ConnectSettings) -> Timeouts {
+    request
+        .extensions()
+        .get::<Timeouts>()
+        .copied()
+        .unwrap_or_default()
+        .or(settings.connect_timeout, settings.http.read_timeout)
+}
+
+/// Where the general path starts: the attempt (a retry of a request given back unsent is
+/// attempt 1), and the failures recovered from so far.
+struct Sending {
+    attempt: usize,
+    recovered: Vec<Error>,
+}
+
+/// The general path: acquires a connection (from the pool, or by connecting), then runs the
+/// inner service on it; retries on another connection when the inner service gives the
+/// request back unsent.
 ///
 /// Not an `async fn`, which would keep its arguments twice (as arguments and as locals) in
-/// the future boxed for every request.
+/// the boxed future.
 #[allow(clippy::manual_async_fn)]
-fn exchange<S, R>(
+fn exchange_general<S, R>(
     settings: Arc<ConnectSettings>,
     mut inner: S,
     mut request: Request<RequestBody>,
+    sending: Sending,
 ) -> impl Future<Output = Result<Response<R>, Error>>
 where
     S: Service<Request<RequestBody>, Response = Response<R>, Error = Error>,
 {
+    let Sending {
+        mut attempt,
+        mut recovered,
+    } = sending;
     async move {
-        let address = settings.address(request.uri())?;
+        let address = match settings.address(request.uri()) {
+            Ok(address) => address,
+            Err(error) => return Err(with_recovered(error, &mut recovered)),
+        };
         let context = CallContext::of(request.extensions()).cloned();
         let listener = match &context {
             Some(context) => context.listener().clone(),
             None => settings.no_events.clone(),
         };
-        let timeouts = request
-            .extensions()
-            .get::<Timeouts>()
-            .copied()
-            .unwrap_or_default()
-            .or(settings.connect_timeout, settings.http.read_timeout);
-        let mut recovered: Vec<Error> = Vec::new();
-        let mut attempt = 0;
+        let timeouts = timeouts_of(&request, &settings);
         loop {
             if attempt > 0 {
                 poll_fn(|cx| inner.poll_ready(cx)).await?;
@@ -236,7 +381,8 @@ mod future_size_tests {
     #[allow(unreachable_code, clippy::diverging_sub_expression)]
     fn the_connect_future_stays_small() {
         let size = size_of_output(|| {
-            exchange::<CallServer, crate::ResponseBody>(
+            exchange_general::<CallServer, crate::ResponseBody>(
+                unreachable!(),
                 unreachable!(),
                 unreachable!(),
                 unreachable!(),
