@@ -71,10 +71,25 @@ impl Service<Request<RequestBody>> for CallServer {
     }
 
     fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
-        let (exchange, lease) = match take_exchange(&request) {
-            Ok(taken) => taken,
-            Err(error) => return Box::pin(std::future::ready(Err(error))),
-        };
+        match take_exchange(&request) {
+            Ok((exchange, lease)) => CallServer::send_on(exchange, lease, request),
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+        }
+    }
+}
+
+/// The future of [`CallServer`].
+pub(crate) type CallServerFuture =
+    Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Error>> + Send>>;
+
+impl CallServer {
+    /// Sends `request` on `exchange`, with its `lease` handed over directly rather than through
+    /// the request's extensions (the connect layer's call when no network layer sits between).
+    pub(crate) fn send_on(
+        exchange: Exchange,
+        lease: Lease,
+        request: Request<RequestBody>,
+    ) -> CallServerFuture {
         let prepared = prepare(request, exchange.info(), exchange.listener());
         Box::pin(send_prepared(exchange, lease, prepared))
     }

@@ -42,10 +42,11 @@ struct Slot {
 }
 
 impl Exchange {
+    /// An exchange on the connection `info` describes; its lease is handed over separately,
+    /// directly or with [`put_lease`](Self::put_lease).
     pub(crate) fn new(
         info: ConnectionInfo,
         listener: Arc<dyn EventListener>,
-        lease: Lease,
         read_timeout: Option<Duration>,
         release_reported_above: bool,
     ) -> Self {
@@ -56,7 +57,7 @@ impl Exchange {
                 listener,
                 release_reported_above,
                 slot: Mutex::new(Slot {
-                    lease: Some(lease),
+                    lease: None,
                     unsent: None,
                 }),
             }),
@@ -88,6 +89,12 @@ impl Exchange {
             Ok(slot) => slot,
             Err(poisoned) => poisoned.into_inner(),
         }
+    }
+
+    /// Leaves the connection lease with the exchange, for [`CallServer`](super::CallServer)
+    /// to take below the network layers.
+    pub(crate) fn put_lease(&self, lease: Lease) {
+        self.slot().lease = Some(lease);
     }
 
     /// Takes the connection lease, to send on it (once).

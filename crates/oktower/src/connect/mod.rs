@@ -23,6 +23,7 @@
 //! ```
 
 mod call_server;
+mod direct;
 mod exchange;
 mod layer;
 mod read_deadline;

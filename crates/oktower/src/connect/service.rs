@@ -9,10 +9,12 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower_service::Service;
 
+use super::direct::{InnerFuture, call_inner};
 use super::exchange::Exchange;
 use super::layer::ConnectSettings;
 use crate::connection::connect_plan::ConnectContext;
 use crate::connection::finder::find;
+use crate::connection::lease::Lease;
 use crate::connection::pool::Found;
 use crate::{
     Address, BoxError, CallContext, ConnectionInfo, Error, ErrorKind, EventListener, RequestBody,
@@ -64,7 +66,7 @@ pin_project_lite::pin_project! {
         /// send the request again if the connection gives it back unsent.
         Pooled {
             #[pin]
-            future: F,
+            future: InnerFuture<F>,
             exchange: Exchange,
             settings: Arc<ConnectSettings>,
             inner: S,
@@ -136,14 +138,14 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let mut request = request.map(RequestBody::new);
+        let request = request.map(RequestBody::new);
         let settings = self.settings.clone();
-        let state = match pooled_exchange(&settings, &mut request) {
-            Some(exchange) => {
+        let state = match pooled_exchange(&settings, &request) {
+            Some((exchange, lease)) => {
                 // The service made ready runs this request; its clone sends a retry.
                 let inner = self.inner.clone();
                 State::Pooled {
-                    future: self.inner.call(request),
+                    future: call_inner(&mut self.inner, request, &exchange, lease),
                     exchange,
                     settings,
                     inner,
@@ -166,12 +168,12 @@ where
 }
 
 /// The fast path: when the pool holds a connection for the request's address (and the call
-/// was not canceled), the exchange on it, put into the request. `None` sends the request down
-/// the general path (which also reports any error found here).
+/// was not canceled), an exchange on it and its lease. `None` sends the request down the
+/// general path (which also reports any error found here).
 fn pooled_exchange(
     settings: &ConnectSettings,
-    request: &mut Request<RequestBody>,
-) -> Option<Exchange> {
+    request: &Request<RequestBody>,
+) -> Option<(Exchange, Lease)> {
     let address = settings.address(request.uri()).ok()?;
     let context = CallContext::of(request.extensions());
     if context.is_some_and(CallContext::is_canceled)
@@ -192,9 +194,8 @@ fn pooled_exchange(
     let read_timeout = timeouts_of(request, settings).read.flatten();
     let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
     listener.connection_acquired(&info);
-    let exchange = Exchange::new(info, listener, lease, read_timeout, release_reported_above);
-    request.extensions_mut().insert(exchange.clone());
-    Some(exchange)
+    let exchange = Exchange::new(info, listener, read_timeout, release_reported_above);
+    Some((exchange, lease))
 }
 
 /// The request's [`Timeouts`], with the client's where it sets none.
@@ -228,7 +229,8 @@ fn exchange_general<S, R>(
     sending: Sending,
 ) -> impl Future<Output = Result<Response<R>, Error>>
 where
-    S: Service<Request<RequestBody>, Response = Response<R>, Error = Error>,
+    S: Service<Request<RequestBody>, Response = Response<R>, Error = Error> + 'static,
+    R: 'static,
 {
     let Sending {
         mut attempt,
@@ -278,15 +280,9 @@ where
             let read_timeout = timeouts.read.flatten();
             let release_reported_above =
                 context.as_ref().is_some_and(CallContext::has_retry_decider);
-            let exchange = Exchange::new(
-                info,
-                listener.clone(),
-                lease,
-                read_timeout,
-                release_reported_above,
-            );
-            request.extensions_mut().insert(exchange.clone());
-            match inner.call(request).await {
+            let exchange =
+                Exchange::new(info, listener.clone(), read_timeout, release_reported_above);
+            match call_inner(&mut inner, request, &exchange, lease).await {
                 Ok(response) => return Ok(response),
                 Err(error) => match exchange.take_unsent() {
                     Some(unsent) if attempt < MAX_UNSENT_RETRIES => {
