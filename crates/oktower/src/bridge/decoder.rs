@@ -16,8 +16,11 @@ use tokio_util::io::poll_read_buf;
 use super::body_reader::{BodyReader, unwrap_body_error};
 use crate::{BoxError, Error, ErrorKind, RequestSent};
 
-/// How much decoded data one frame carries at most.
-const FRAME_SIZE: usize = 32 * 1024;
+/// How much decoded data one frame carries at most. Inflate keeps the last 32 KiB of its
+/// output as its window, copied there after each call: with 32 KiB frames every decoded byte
+/// was copied once more (S5: 7.63 M instructions per MiB; 6.86 M with 64 KiB, 6.47 M with
+/// 128 KiB). 64 KiB halves that copy for 64 KiB of buffer per decoding body.
+const FRAME_SIZE: usize = 64 * 1024;
 
 /// The largest zstd window accepted: 8 MiB (`2^23`), the limit RFC 9659 sets for the `zstd`
 /// content coding, so a frame cannot make the decoder allocate more.

@@ -87,7 +87,7 @@ pin_project! {
     /// the limit with [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge), both naming the URL.
     ///
     /// The plain case costs nothing per frame; a decoded body allocates its decoder once, and
-    /// a buffer per 32 KiB of output at most.
+    /// a buffer per 64 KiB of output at most.
     ///
     /// ```
     /// use bytes::Bytes;
