@@ -176,26 +176,57 @@ fn pooled_exchange(
 ) -> Option<(Exchange, Lease)> {
     let address = settings.address(request.uri()).ok()?;
     let context = CallContext::of(request.extensions());
-    if context.is_some_and(CallContext::is_canceled)
-        || settings.tls.check_address(&address).is_err()
+    let found = pooled(settings, &address, context)?;
+    let read_timeout = timeouts_of(request, settings).read.flatten();
+    Some(start_exchange(
+        found,
+        listener_of(settings, context),
+        read_timeout,
+        context,
+    ))
+}
+
+/// A pooled connection for `address`, unless the call was canceled or the TLS settings refuse
+/// the address (the general path reports why).
+fn pooled(
+    settings: &ConnectSettings,
+    address: &Address,
+    context: Option<&CallContext>,
+) -> Option<Found> {
+    if context.is_some_and(CallContext::is_canceled) || settings.tls.check_address(address).is_err()
     {
         return None;
     }
-    let Found { lease, coalesced } =
-        settings
-            .pool
-            .inner
-            .acquire(&address, None, &settings.tls, false)?;
-    let listener = match context {
+    settings
+        .pool
+        .inner
+        .acquire(address, None, &settings.tls, false)
+}
+
+/// The call's listener, or one that ignores every event.
+fn listener_of(
+    settings: &ConnectSettings,
+    context: Option<&CallContext>,
+) -> Arc<dyn EventListener> {
+    match context {
         Some(context) => context.listener().clone(),
         None => settings.no_events.clone(),
-    };
-    let release_reported_above = context.is_some_and(CallContext::has_retry_decider);
-    let read_timeout = timeouts_of(request, settings).read.flatten();
+    }
+}
+
+/// The exchange on the connection `found`, reported acquired, and the connection's lease.
+fn start_exchange(
+    found: Found,
+    listener: Arc<dyn EventListener>,
+    read_timeout: Option<std::time::Duration>,
+    context: Option<&CallContext>,
+) -> (Exchange, Lease) {
+    let Found { lease, coalesced } = found;
     let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
     listener.connection_acquired(&info);
+    let release_reported_above = context.is_some_and(CallContext::has_retry_decider);
     let exchange = Exchange::new(info, listener, read_timeout, release_reported_above);
-    Some((exchange, lease))
+    (exchange, lease)
 }
 
 /// The request's [`Timeouts`], with the client's where it sets none.
@@ -242,10 +273,7 @@ where
             Err(error) => return Err(with_recovered(error, &mut recovered)),
         };
         let context = CallContext::of(request.extensions()).cloned();
-        let listener = match &context {
-            Some(context) => context.listener().clone(),
-            None => settings.no_events.clone(),
-        };
+        let listener = listener_of(&settings, context.as_ref());
         let timeouts = timeouts_of(&request, &settings);
         loop {
             if attempt > 0 {
@@ -253,14 +281,7 @@ where
             }
             // The fast path, a pooled connection for this very address, needs no future; the
             // rest (route selection, connecting) is boxed so that this future stays small.
-            let pooled = match settings.tls.check_address(&address) {
-                Ok(()) if context.as_ref().is_none_or(|c| !c.is_canceled()) => settings
-                    .pool
-                    .inner
-                    .acquire(&address, None, &settings.tls, false),
-                _ => None,
-            };
-            let found = match (pooled, &context) {
+            let found = match (pooled(&settings, &address, context.as_ref()), &context) {
                 (Some(found), _) => Ok(found),
                 (None, Some(context)) => {
                     let token = context.cancel_token();
@@ -273,15 +294,10 @@ where
                 }
                 (None, None) => Box::pin(acquire(&settings, &address, &listener, timeouts)).await,
             };
-            let Found { lease, coalesced } =
-                found.map_err(|e| with_recovered(e, &mut recovered))?;
-            let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
-            listener.connection_acquired(&info);
+            let found = found.map_err(|e| with_recovered(e, &mut recovered))?;
             let read_timeout = timeouts.read.flatten();
-            let release_reported_above =
-                context.as_ref().is_some_and(CallContext::has_retry_decider);
-            let exchange =
-                Exchange::new(info, listener.clone(), read_timeout, release_reported_above);
+            let (exchange, lease) =
+                start_exchange(found, listener.clone(), read_timeout, context.as_ref());
             match call_inner(&mut inner, request, &exchange, lease).await {
                 Ok(response) => return Ok(response),
                 Err(error) => match exchange.take_unsent() {
