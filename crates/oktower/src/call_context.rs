@@ -127,6 +127,12 @@ impl CallContext {
         self.inner.timings.clone().map(CallTimings::new)
     }
 
+    /// The recorder of the call's timings, when the client made this context (it is also
+    /// the listener): a layer that read the clock for itself hands it the instant.
+    pub(crate) fn recorder(&self) -> Option<&Arc<TimingsRecorder>> {
+        self.inner.timings.as_ref()
+    }
+
     /// The context in `extensions`, if any.
     pub fn of(extensions: &Extensions) -> Option<&CallContext> {
         extensions.get::<CallContext>()

@@ -218,7 +218,7 @@ impl Client {
         &self,
         request: Request<RequestBody>,
     ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static + use<> {
-        run(self.shared.clone(), self.clone(), request, UriChecked::No)
+        run(self.clone(), request, UriChecked::No)
     }
 
     /// [`send`](Self::send) for a request whose URI [`IntoUrl`](crate::IntoUrl) already
@@ -227,7 +227,7 @@ impl Client {
         &self,
         request: Request<RequestBody>,
     ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static + use<> {
-        run(self.shared.clone(), self.clone(), request, UriChecked::Yes)
+        run(self.clone(), request, UriChecked::Yes)
     }
 }
 
@@ -279,14 +279,6 @@ fn check_request(uri: &Uri) -> Result<(), Error> {
     Err(Error::new(ErrorKind::Builder, message).with_url(uri.to_string()))
 }
 
-/// Runs one call: its context and call watch are set up at once; the returned future starts
-/// the call (`call_start`), waits for the call's turn in the dispatcher, then sends it down the stack; both waits end
-/// early when the call is canceled or out of time.
-///
-/// Not an `async fn`: its future would hold the request several times over (an `async fn`
-/// keeps each argument both as an argument and as a local, and so would a nested one), and
-/// callers of [`Client`] as a `tower::Service` box it per call. The block below uses the
-/// request it captures in place.
 /// Whether a request's URI was already found to be an `http` or `https` URL with a host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum UriChecked {
@@ -294,34 +286,50 @@ enum UriChecked {
     No,
 }
 
+/// Runs one call: at its first poll the returned future sets up the call's context and call
+/// watch and starts the call (`call_start`), waits for the call's turn in the dispatcher, then
+/// sends it down the stack; both waits end early when the call is canceled or out of time.
+///
+/// Not an `async fn`: its future would hold the request several times over (an `async fn`
+/// keeps each argument both as an argument and as a local, and so would a nested one), and
+/// callers of [`Client`] as a `tower::Service` box it per call. The block below uses the
+/// request it captures in place.
+#[allow(clippy::manual_async_fn)]
 fn run(
-    shared: Arc<Shared>,
     client: Client,
     mut request: Request<RequestBody>,
     uri_checked: UriChecked,
 ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static {
-    let start = Instant::now();
-    let context = match CallContext::of(request.extensions()) {
-        Some(context) => context.clone(),
-        None => {
-            let context = client.new_context_at(request.uri(), start);
-            request.extensions_mut().insert(context.clone());
-            context
-        }
-    };
-    let timeout = request
-        .extensions()
-        .get::<CallTimeout>()
-        .map(|timeout| timeout.0)
-        .or(shared.settings.call_timeout)
-        .filter(|timeout| !timeout.is_zero());
-    let mut watch = CallWatch::new(context, timeout, start, request.uri().clone());
-    // The listener and the timings are the context's, reached through the watch: the future
-    // holds no copy of them.
     async move {
         // The call starts when its future is first polled, as it did when this was an
-        // `async fn`: a future dropped unpolled reports nothing.
-        watch.context().listener().call_start(request.uri());
+        // `async fn`: a future dropped unpolled reports nothing. Its context, call watch and
+        // `call_start` share one clock read; in a block of its own, what sets the watch up
+        // takes no room in the future.
+        let mut watch = {
+            let start = Instant::now();
+            let context = match CallContext::of(request.extensions()) {
+                Some(context) => context.clone(),
+                None => {
+                    let context = client.new_context_at(request.uri(), start);
+                    request.extensions_mut().insert(context.clone());
+                    context
+                }
+            };
+            let timeout = request
+                .extensions()
+                .get::<CallTimeout>()
+                .map(|timeout| timeout.0)
+                .or(client.shared.settings.call_timeout)
+                .filter(|timeout| !timeout.is_zero());
+            // The listener and the timings are the context's, reached through the watch: the
+            // future holds no copy of them.
+            let watch = CallWatch::new(context, timeout, start, request.uri().clone());
+            match watch.context().recorder() {
+                Some(recorder) => recorder.call_start_at(start, request.uri()),
+                None => watch.context().listener().call_start(request.uri()),
+            }
+            watch
+        };
         let error = 'fail: {
             if uri_checked == UriChecked::No
                 && let Err(error) = check_request(request.uri())
@@ -335,12 +343,12 @@ fn run(
             // their own, they take no room in the future while it runs.
             let (slot, call) = {
                 let context = watch.context().clone();
-                let admit = shared.dispatcher.admit(request.uri(), &context);
+                let admit = client.shared.dispatcher.admit(request.uri(), &context);
                 let slot = match interruptible(&mut watch, admit).await {
                     Ok(slot) => slot,
                     Err(error) => break 'fail error,
                 };
-                let mut stack = shared.stack.clone();
+                let mut stack = client.shared.stack.clone();
                 let ready = poll_fn(|cx| stack.poll_ready(cx));
                 if let Err(error) = interruptible(&mut watch, ready).await {
                     break 'fail error;
@@ -422,14 +430,7 @@ mod future_size_tests {
     #[test]
     #[allow(unreachable_code, clippy::diverging_sub_expression)]
     fn a_call_future_stays_small() {
-        let size = size_of_output(|| {
-            run(
-                unreachable!(),
-                unreachable!(),
-                unreachable!(),
-                UriChecked::No,
-            )
-        });
+        let size = size_of_output(|| run(unreachable!(), unreachable!(), UriChecked::No));
         assert!(size <= 1024, "the call future grew to {size} bytes");
     }
 }

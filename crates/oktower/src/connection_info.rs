@@ -4,6 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::time::Instant;
+
+use crate::wall_clock::wall_clock_at;
 use crate::{Handshake, Protocol, ResponseTimes, Route};
 
 /// The connection an exchange runs on: its route, protocol, TLS handshake, a process-unique id,
@@ -35,8 +38,9 @@ pub struct ConnectionInfo {
     shared: Arc<Described>,
     coalesced: bool,
     /// Set on the response's copy: one extension carries both, instead of two inserts per
-    /// response.
-    times: Option<ResponseTimes>,
+    /// response. Monotonic instants (the exchange reads that clock anyway), put on the wall
+    /// clock when asked for.
+    times: Option<(Instant, Instant)>,
 }
 
 /// The part of a [`ConnectionInfo`] every exchange on the connection shares.
@@ -84,9 +88,10 @@ impl ConnectionInfo {
         }
     }
 
-    /// This description, for the response that came with `times`.
-    pub(crate) fn with_response_times(mut self, times: ResponseTimes) -> Self {
-        self.times = Some(times);
+    /// This description, for the response to a request sent at `sent` whose head was
+    /// received at `received`.
+    pub(crate) fn with_response_times(mut self, sent: Instant, received: Instant) -> Self {
+        self.times = Some((sent, received));
         self
     }
 
@@ -103,7 +108,10 @@ impl ConnectionInfo {
     /// assert!(info.response_times().is_none());
     /// ```
     pub fn response_times(&self) -> Option<ResponseTimes> {
-        self.times
+        self.times.map(|(sent, received)| ResponseTimes {
+            sent_at: wall_clock_at(sent),
+            received_at: wall_clock_at(received),
+        })
     }
 
     /// A process-unique connection id, in the order connections were opened.

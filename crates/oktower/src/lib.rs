@@ -98,6 +98,7 @@ mod tls;
 #[cfg(feature = "tracing")]
 mod tracing_listener;
 mod uri_authority;
+mod wall_clock;
 
 pub use address::{Address, AddressBuilder, Scheme, SettingsId};
 pub use body::RequestBody;

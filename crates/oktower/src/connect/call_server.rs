@@ -5,7 +5,6 @@ use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::SystemTime;
 
 use http::header::{
     CONNECTION, CONTENT_LENGTH, EXPECT, HOST, PROXY_AUTHORIZATION, TRANSFER_ENCODING,
@@ -17,16 +16,14 @@ use hyper::body::Incoming;
 use tokio::time::Instant;
 use tower_service::Service;
 
-use super::exchange::{Exchange, ResponseTimes};
+use super::exchange::Exchange;
 use super::response_body::ResponseBody;
 use super::sending::{self, HeadTimeout, SendError};
 use super::wire_error::{Awaited, StreamReset, from_hyper};
 use crate::connection::lease::Lease;
 use crate::connection::wire_body::{BodyTracker, WireBody};
 use crate::proxy_auth::basic_value;
-use crate::{
-    Address, CallContext, ConnectionInfo, Error, ErrorKind, EventListener, RequestBody, RequestSent,
-};
+use crate::{Address, CallContext, Error, ErrorKind, EventListener, RequestBody, RequestSent};
 
 /// The bottom of the stack: sends each request over the [`Exchange`] that
 /// [`ConnectLayer`](super::ConnectLayer) put into its extensions.
@@ -90,7 +87,7 @@ impl CallServer {
         lease: Lease,
         request: Request<RequestBody>,
     ) -> CallServerFuture {
-        let prepared = prepare(request, exchange.info(), exchange.listener());
+        let prepared = prepare(request, &exchange);
         Box::pin(send_prepared(exchange, lease, prepared))
     }
 }
@@ -110,6 +107,7 @@ fn send_prepared(
         tracker,
         original,
         request_close,
+        started,
     } = prepared;
     async move {
         let abandoned = ReleaseIfAbandoned {
@@ -121,8 +119,6 @@ fn send_prepared(
             let unsent = SendError::Unsent(Box::new(wire), failure.0);
             return Err(unsent_or_failed(unsent, lease, &exchange, original, None));
         }
-        let sent_at = SystemTime::now();
-        let started = Instant::now();
         let sending = sending::start_sending(&mut lease, wire);
         let timer = lease.reusable_timer();
         let read_timeout = exchange.read_timeout();
@@ -143,7 +139,7 @@ fn send_prepared(
                 return Err(fail(timeout, StreamReset::None, lease, &exchange, None));
             }
         };
-        let received_at = SystemTime::now();
+        let received = Instant::now();
         finish(
             response,
             original.extensions,
@@ -151,10 +147,7 @@ fn send_prepared(
             &exchange,
             tracker.as_deref(),
             request_close,
-            ResponseTimes {
-                sent_at,
-                received_at,
-            },
+            (started, received),
         )
     }
 }
@@ -204,6 +197,9 @@ struct Prepared {
     original: Original,
     /// The request said `Connection: close`.
     request_close: bool,
+    /// When the request headers were reported: the base of the wait for the response head
+    /// and the exchange's `sent_at`.
+    started: Instant,
 }
 
 /// What [`prepare`] changed in the request, to give an unsent request back unchanged.
@@ -224,11 +220,9 @@ struct Original {
 
 /// Puts the request in the connection's form (request target, version, proxy credentials),
 /// wires its body to the call's events and reports the request headers.
-fn prepare(
-    request: Request<RequestBody>,
-    info: &ConnectionInfo,
-    listener: &Arc<dyn EventListener>,
-) -> Prepared {
+fn prepare(request: Request<RequestBody>, exchange: &Exchange) -> Prepared {
+    let info = exchange.info();
+    let listener = exchange.listener();
     // 1xx responses other than 100 only matter to a listener.
     let heard = CallContext::of(request.extensions()).is_some_and(CallContext::is_heard);
     let (mut parts, body) = request.into_parts();
@@ -262,8 +256,15 @@ fn prepare(
     let expect_continue = !multiplexed && expects_continue(&parts.headers);
     let tracker =
         (!body.is_end_stream()).then(|| BodyTracker::new(listener.clone(), expect_continue));
-    listener.request_headers_start();
-    listener.request_headers_end(&parts);
+    // One clock read for the timings, the read timeout and the response times.
+    let started = Instant::now();
+    match exchange.recorder() {
+        Some(recorder) => recorder.request_headers_at(started, &parts),
+        None => {
+            listener.request_headers_start();
+            listener.request_headers_end(&parts);
+        }
+    }
     // HTTP/2 has no `Connection` header. The bridge's `keep-alive` goes here, with one
     // lookup; hyper would remove it too, then parse each token it lists as a header name and
     // look that up (about 500 instructions per request).
@@ -302,6 +303,7 @@ fn prepare(
             host,
         },
         request_close,
+        started,
     }
 }
 
@@ -364,7 +366,7 @@ fn finish(
     exchange: &Exchange,
     tracker: Option<&BodyTracker>,
     request_close: bool,
-    times: ResponseTimes,
+    (sent, received): (Instant, Instant),
 ) -> Result<Response<ResponseBody>, Error> {
     let info = exchange.info();
     let listener = exchange.listener();
@@ -377,7 +379,10 @@ fn finish(
         info.mark_no_new_exchanges();
         return Err(fail(error, StreamReset::None, lease, exchange, None));
     }
-    listener.response_headers_end(&parts);
+    match exchange.recorder() {
+        Some(recorder) => recorder.response_headers_end_at(received, &parts),
+        None => listener.response_headers_end(&parts),
+    }
     let multiplexed = info.protocol().is_multiplexed();
     let reusable = multiplexed
         || !(request_close
@@ -388,7 +393,7 @@ fn finish(
     let mut extensions = spare_extensions.unwrap_or_default();
     extensions.clear();
     extensions.extend(std::mem::take(&mut parts.extensions));
-    extensions.insert(info.clone().with_response_times(times));
+    extensions.insert(info.clone().with_response_times(sent, received));
     parts.extensions = extensions;
     let read_timeout = exchange.read_timeout();
     let body = ResponseBody::new(

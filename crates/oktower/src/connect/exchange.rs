@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use http::Request;
 
 use crate::connection::lease::Lease;
-use crate::{ConnectionInfo, EventListener, RequestBody};
+use crate::{ConnectionInfo, EventListener, RequestBody, TimingsRecorder};
 
 /// One exchange on a connection: [`ConnectLayer`](super::ConnectLayer) puts it into the
 /// request's extensions, network layers below it read [`info`](Self::info), and
@@ -27,6 +27,8 @@ struct Shared {
     info: ConnectionInfo,
     read_timeout: Option<Duration>,
     listener: Arc<dyn EventListener>,
+    /// The call's timings recorder (also the listener), when it has one.
+    recorder: Option<Arc<TimingsRecorder>>,
     /// A follow-up layer above reports the `connection_released` of a failed exchange, after
     /// its retry decision.
     release_reported_above: bool,
@@ -47,6 +49,7 @@ impl Exchange {
     pub(crate) fn new(
         info: ConnectionInfo,
         listener: Arc<dyn EventListener>,
+        recorder: Option<Arc<TimingsRecorder>>,
         read_timeout: Option<Duration>,
         release_reported_above: bool,
     ) -> Self {
@@ -55,6 +58,7 @@ impl Exchange {
                 info,
                 read_timeout,
                 listener,
+                recorder,
                 release_reported_above,
                 slot: Mutex::new(Slot {
                     lease: None,
@@ -76,6 +80,11 @@ impl Exchange {
 
     pub(crate) fn listener(&self) -> &Arc<dyn EventListener> {
         &self.shared.listener
+    }
+
+    /// The call's timings recorder, when it has one (it is also the listener).
+    pub(crate) fn recorder(&self) -> Option<&TimingsRecorder> {
+        self.shared.recorder.as_deref()
     }
 
     /// Whether the `connection_released` of a failed exchange is left to the follow-up layer

@@ -225,7 +225,14 @@ fn start_exchange(
     let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
     listener.connection_acquired(&info);
     let release_reported_above = context.is_some_and(CallContext::has_retry_decider);
-    let exchange = Exchange::new(info, listener, read_timeout, release_reported_above);
+    let recorder = context.and_then(CallContext::recorder).cloned();
+    let exchange = Exchange::new(
+        info,
+        listener,
+        recorder,
+        read_timeout,
+        release_reported_above,
+    );
     (exchange, lease)
 }
 
