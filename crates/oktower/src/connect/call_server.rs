@@ -144,7 +144,7 @@ fn send_prepared(
             response,
             original.extensions,
             lease,
-            &exchange,
+            exchange,
             tracker.as_deref(),
             request_close,
             (started, received),
@@ -363,7 +363,7 @@ fn finish(
     response: Response<Incoming>,
     spare_extensions: Option<Extensions>,
     lease: Lease,
-    exchange: &Exchange,
+    exchange: Exchange,
     tracker: Option<&BodyTracker>,
     request_close: bool,
     (sent, received): (Instant, Instant),
@@ -377,7 +377,7 @@ fn finish(
     let abandoned_body = tracker.is_some_and(BodyTracker::abandon);
     if let Some(error) = check_bodiless(parts.status, &parts.headers, info.route().address()) {
         info.mark_no_new_exchanges();
-        return Err(fail(error, StreamReset::None, lease, exchange, None));
+        return Err(fail(error, StreamReset::None, lease, &exchange, None));
     }
     match exchange.recorder() {
         Some(recorder) => recorder.response_headers_end_at(received, &parts),
@@ -395,15 +395,7 @@ fn finish(
     extensions.extend(std::mem::take(&mut parts.extensions));
     extensions.insert(info.clone().with_response_times(sent, received));
     parts.extensions = extensions;
-    let read_timeout = exchange.read_timeout();
-    let body = ResponseBody::new(
-        incoming,
-        lease,
-        info.clone(),
-        listener.clone(),
-        reusable,
-        read_timeout,
-    );
+    let body = ResponseBody::new(incoming, lease, exchange, reusable);
     Ok(Response::from_parts(parts, body))
 }
 

@@ -3,19 +3,18 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
+use super::exchange::Exchange;
 use super::wire_error::{Awaited, StreamReset, from_hyper};
 use crate::connection::lease::Lease;
 use crate::deadline::deadline_after;
-use crate::{ConnectionInfo, Error, ErrorKind, EventListener, RequestSent};
+use crate::{Error, ErrorKind, RequestSent};
 
 /// The body of a response read from a connection.
 ///
@@ -35,13 +34,12 @@ pub struct ResponseBody {
 struct Reading {
     incoming: Incoming,
     lease: Option<Lease>,
-    info: ConnectionInfo,
-    listener: Arc<dyn EventListener>,
+    /// The exchange: its connection, listener and read timeout (moved here, not copied).
+    exchange: Exchange,
     /// The connection may carry another exchange after this one.
     reusable: bool,
     started: bool,
     bytes: u64,
-    read_timeout: Option<Duration>,
     /// When data last came; set at the first wait.
     last_progress: Option<Instant>,
     /// The read timer, when the connection has none of its own (HTTP/2).
@@ -52,20 +50,16 @@ impl ResponseBody {
     pub(crate) fn new(
         incoming: Incoming,
         lease: Lease,
-        info: ConnectionInfo,
-        listener: Arc<dyn EventListener>,
+        exchange: Exchange,
         reusable: bool,
-        read_timeout: Option<Duration>,
     ) -> Self {
         let mut reading = Reading {
             incoming,
             lease: Some(lease),
-            info,
-            listener,
+            exchange,
             reusable,
             started: false,
             bytes: 0,
-            read_timeout,
             last_progress: None,
             timer: None,
         };
@@ -89,17 +83,18 @@ impl Reading {
     fn start(&mut self) {
         if !self.started {
             self.started = true;
-            self.listener.response_body_start();
+            self.exchange.listener().response_body_start();
         }
     }
 
     /// The body ended: the exchange succeeded and the connection goes back.
     fn finish(&mut self) {
-        self.listener.response_body_end(self.bytes);
+        let listener = self.exchange.listener();
+        listener.response_body_end(self.bytes);
         if let Some(lease) = self.lease.take() {
             lease.connection().record_success();
             lease.release(self.reusable);
-            self.listener.connection_released(&self.info);
+            listener.connection_released(self.exchange.info());
         }
     }
 
@@ -108,19 +103,21 @@ impl Reading {
     fn abandon(&mut self) {
         if let Some(lease) = self.lease.take() {
             lease.release(false);
-            self.listener.connection_released(&self.info);
+            self.exchange
+                .listener()
+                .connection_released(self.exchange.info());
         }
     }
 
     fn fail(&mut self, error: Error) -> Error {
-        self.listener.response_failed(&error);
+        self.exchange.listener().response_failed(&error);
         self.abandon();
         error
     }
 
     /// Checks the read timeout while no data comes.
     fn poll_timeout(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
-        let Some(limit) = self.read_timeout else {
+        let Some(limit) = self.exchange.read_timeout() else {
             return Poll::Pending;
         };
         let last_progress = *self.last_progress.get_or_insert_with(Instant::now);
@@ -138,7 +135,7 @@ impl Reading {
                 return Poll::Pending;
             }
             if deadline <= Instant::now() {
-                let address = self.info.route().address();
+                let address = self.exchange.info().route().address();
                 let message = format!(
                     "reading the response body from {} timed out after {limit:?}",
                     address.host()
@@ -185,14 +182,15 @@ impl Body for ResponseBody {
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Err(error))) => {
-                let address = reading.info.route().address().clone();
+                let info = reading.exchange.info();
+                let address = info.route().address().clone();
                 let (error, reset) = from_hyper(error, &address, Awaited::Body);
                 if reset == StreamReset::Refused {
                     if let Some(lease) = &reading.lease {
                         lease.connection().record_refused_stream();
                     }
-                } else if !reading.info.protocol().is_multiplexed() || reset == StreamReset::None {
-                    reading.info.mark_no_new_exchanges();
+                } else if !info.protocol().is_multiplexed() || reset == StreamReset::None {
+                    info.mark_no_new_exchanges();
                 }
                 let error = reading.fail(error);
                 this.inner = None;
@@ -200,7 +198,7 @@ impl Body for ResponseBody {
             }
             Poll::Pending => match reading.poll_timeout(cx) {
                 Poll::Ready(error) => {
-                    reading.info.mark_no_new_exchanges();
+                    reading.exchange.info().mark_no_new_exchanges();
                     let error = reading.fail(error);
                     this.inner = None;
                     Poll::Ready(Some(Err(error)))
@@ -240,7 +238,7 @@ impl fmt::Debug for ResponseBody {
         match &self.inner {
             Some(reading) => f
                 .debug_struct("ResponseBody")
-                .field("connection", &reading.info.id())
+                .field("connection", &reading.exchange.info().id())
                 .field("bytes_read", &reading.bytes)
                 .finish(),
             None => f.write_str("ResponseBody(done)"),
