@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use http::Request;
 
 use crate::connection::lease::Lease;
-use crate::{ConnectionInfo, EventListener, RequestBody, TimingsRecorder};
+use crate::{CallContext, ConnectionInfo, EventListener, RequestBody, TimingsRecorder};
 
 /// One exchange on a connection: [`ConnectLayer`](super::ConnectLayer) puts it into the
 /// request's extensions, network layers below it read [`info`](Self::info), and
@@ -26,13 +26,19 @@ pub struct Exchange {
 struct Shared {
     info: ConnectionInfo,
     read_timeout: Option<Duration>,
-    listener: Arc<dyn EventListener>,
-    /// The call's timings recorder (also the listener), when it has one.
-    recorder: Option<Arc<TimingsRecorder>>,
+    events: Events,
     /// A follow-up layer above reports the `connection_released` of a failed exchange, after
     /// its retry decision.
     release_reported_above: bool,
     slot: Mutex<Slot>,
+}
+
+/// Who hears an exchange's events.
+pub(crate) enum Events {
+    /// The call's context: its listener, and its timings recorder when it has one.
+    Call(CallContext),
+    /// A listener outside any call (for a connect stack used on its own).
+    Listener(Arc<dyn EventListener>),
 }
 
 #[derive(Default)]
@@ -48,8 +54,7 @@ impl Exchange {
     /// directly or with [`put_lease`](Self::put_lease).
     pub(crate) fn new(
         info: ConnectionInfo,
-        listener: Arc<dyn EventListener>,
-        recorder: Option<Arc<TimingsRecorder>>,
+        events: Events,
         read_timeout: Option<Duration>,
         release_reported_above: bool,
     ) -> Self {
@@ -57,8 +62,7 @@ impl Exchange {
             shared: Arc::new(Shared {
                 info,
                 read_timeout,
-                listener,
-                recorder,
+                events,
                 release_reported_above,
                 slot: Mutex::new(Slot {
                     lease: None,
@@ -79,12 +83,18 @@ impl Exchange {
     }
 
     pub(crate) fn listener(&self) -> &Arc<dyn EventListener> {
-        &self.shared.listener
+        match &self.shared.events {
+            Events::Call(context) => context.listener(),
+            Events::Listener(listener) => listener,
+        }
     }
 
     /// The call's timings recorder, when it has one (it is also the listener).
     pub(crate) fn recorder(&self) -> Option<&TimingsRecorder> {
-        self.shared.recorder.as_deref()
+        match &self.shared.events {
+            Events::Call(context) => context.recorder().map(|recorder| &**recorder),
+            Events::Listener(_) => None,
+        }
     }
 
     /// Whether the `connection_released` of a failed exchange is left to the follow-up layer

@@ -10,7 +10,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::direct::{InnerFuture, call_inner};
-use super::exchange::Exchange;
+use super::exchange::{Events, Exchange};
 use super::layer::ConnectSettings;
 use crate::connection::connect_plan::ConnectContext;
 use crate::connection::finder::find;
@@ -178,12 +178,7 @@ fn pooled_exchange(
     let context = CallContext::of(request.extensions());
     let found = pooled(settings, &address, context)?;
     let read_timeout = timeouts_of(request, settings).read.flatten();
-    Some(start_exchange(
-        found,
-        listener_of(settings, context),
-        read_timeout,
-        context,
-    ))
+    Some(start_exchange(found, settings, read_timeout, context))
 }
 
 /// A pooled connection for `address`, unless the call was canceled or the TLS settings refuse
@@ -217,22 +212,19 @@ fn listener_of(
 /// The exchange on the connection `found`, reported acquired, and the connection's lease.
 fn start_exchange(
     found: Found,
-    listener: Arc<dyn EventListener>,
+    settings: &ConnectSettings,
     read_timeout: Option<std::time::Duration>,
     context: Option<&CallContext>,
 ) -> (Exchange, Lease) {
     let Found { lease, coalesced } = found;
     let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
-    listener.connection_acquired(&info);
+    let events = match context {
+        Some(context) => Events::Call(context.clone()),
+        None => Events::Listener(settings.no_events.clone()),
+    };
     let release_reported_above = context.is_some_and(CallContext::has_retry_decider);
-    let recorder = context.and_then(CallContext::recorder).cloned();
-    let exchange = Exchange::new(
-        info,
-        listener,
-        recorder,
-        read_timeout,
-        release_reported_above,
-    );
+    let exchange = Exchange::new(info, events, read_timeout, release_reported_above);
+    exchange.listener().connection_acquired(exchange.info());
     (exchange, lease)
 }
 
@@ -304,7 +296,7 @@ where
             let found = found.map_err(|e| with_recovered(e, &mut recovered))?;
             let read_timeout = timeouts.read.flatten();
             let (exchange, lease) =
-                start_exchange(found, listener.clone(), read_timeout, context.as_ref());
+                start_exchange(found, &settings, read_timeout, context.as_ref());
             match call_inner(&mut inner, request, &exchange, lease).await {
                 Ok(response) => return Ok(response),
                 Err(error) => match exchange.take_unsent() {
