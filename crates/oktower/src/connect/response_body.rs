@@ -31,19 +31,64 @@ pub struct ResponseBody {
     inner: Option<Box<Reading>>,
 }
 
+/// What a body being read keeps: at most 120 bytes, which glibc's allocator serves from its
+/// fast bins even when many bodies are open at once (256 HTTP/2 streams overflow its
+/// per-thread cache, and a larger block then costs several hundred instructions to allocate).
 struct Reading {
     incoming: Incoming,
     lease: Option<Lease>,
     /// The exchange: its connection, listener and read timeout (moved here, not copied).
     exchange: Exchange,
-    /// The connection may carry another exchange after this one.
-    reusable: bool,
-    started: bool,
-    bytes: u64,
-    /// When data last came; set at the first wait.
-    last_progress: Option<Instant>,
+    progress: Progress,
+    /// Made at the first wait for data (most bodies of small responses never wait).
+    wait: Option<Box<Wait>>,
+}
+
+/// A body's wait for data, bounded by the read timeout.
+struct Wait {
+    /// When data last came.
+    last_progress: Instant,
     /// The read timer, when the connection has none of its own (HTTP/2).
     timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// How far a body got, in one word: the bytes read (up to 2^62 - 1), whether
+/// `response_body_start` was reported, and whether the connection may carry another exchange
+/// after this one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Progress(u64);
+
+impl Progress {
+    const STARTED: u64 = 1 << 63;
+    const REUSABLE: u64 = 1 << 62;
+    const BYTES: u64 = Progress::REUSABLE - 1;
+
+    fn new(reusable: bool) -> Self {
+        Progress(if reusable { Progress::REUSABLE } else { 0 })
+    }
+
+    fn is_started(self) -> bool {
+        self.0 & Progress::STARTED != 0
+    }
+
+    fn start(&mut self) {
+        self.0 |= Progress::STARTED;
+    }
+
+    fn is_reusable(self) -> bool {
+        self.0 & Progress::REUSABLE != 0
+    }
+
+    fn bytes(self) -> u64 {
+        self.0 & Progress::BYTES
+    }
+
+    /// Counts `count` more bytes (saturating).
+    fn add(&mut self, count: usize) {
+        let count = u64::try_from(count).unwrap_or(u64::MAX);
+        let bytes = self.bytes().saturating_add(count).min(Progress::BYTES);
+        self.0 = (self.0 & !Progress::BYTES) | bytes;
+    }
 }
 
 impl ResponseBody {
@@ -57,11 +102,8 @@ impl ResponseBody {
             incoming,
             lease: Some(lease),
             exchange,
-            reusable,
-            started: false,
-            bytes: 0,
-            last_progress: None,
-            timer: None,
+            progress: Progress::new(reusable),
+            wait: None,
         };
         if reading.incoming.is_end_stream() {
             reading.start();
@@ -81,8 +123,8 @@ impl ResponseBody {
 
 impl Reading {
     fn start(&mut self) {
-        if !self.started {
-            self.started = true;
+        if !self.progress.is_started() {
+            self.progress.start();
             self.exchange.listener().response_body_start();
         }
     }
@@ -90,10 +132,10 @@ impl Reading {
     /// The body ended: the exchange succeeded and the connection goes back.
     fn finish(&mut self) {
         let listener = self.exchange.listener();
-        listener.response_body_end(self.bytes);
+        listener.response_body_end(self.progress.bytes());
         if let Some(lease) = self.lease.take() {
             lease.connection().record_success();
-            lease.release(self.reusable);
+            lease.release(self.progress.is_reusable());
             listener.connection_released(self.exchange.info());
         }
     }
@@ -120,13 +162,18 @@ impl Reading {
         let Some(limit) = self.exchange.read_timeout() else {
             return Poll::Pending;
         };
-        let last_progress = *self.last_progress.get_or_insert_with(Instant::now);
+        let wait = self.wait.get_or_insert_with(|| {
+            Box::new(Wait {
+                last_progress: Instant::now(),
+                timer: None,
+            })
+        });
         loop {
-            let deadline = deadline_after(self.last_progress.unwrap_or(last_progress), limit);
+            let deadline = deadline_after(wait.last_progress, limit);
             // The HTTP/1 connection's own timer when it has one; this body's otherwise.
             let timer = match self.lease.as_mut().and_then(Lease::reusable_timer) {
                 Some(timer) => timer,
-                None => self
+                None => wait
                     .timer
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline))),
             };
@@ -165,10 +212,10 @@ impl Body for ResponseBody {
         match Pin::new(&mut reading.incoming).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    reading.bytes += data.len() as u64;
+                    reading.progress.add(data.len());
                 }
-                if reading.last_progress.is_some() {
-                    reading.last_progress = Some(Instant::now());
+                if let Some(wait) = &mut reading.wait {
+                    wait.last_progress = Instant::now();
                 }
                 if reading.incoming.is_end_stream() {
                     reading.finish();
@@ -239,9 +286,38 @@ impl fmt::Debug for ResponseBody {
             Some(reading) => f
                 .debug_struct("ResponseBody")
                 .field("connection", &reading.exchange.info().id())
-                .field("bytes_read", &reading.bytes)
+                .field("bytes_read", &reading.progress.bytes())
                 .finish(),
             None => f.write_str("ResponseBody(done)"),
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_being_read_fits_in_a_fast_bin_block() {
+        assert!(
+            size_of::<Reading>() <= 120,
+            "{} bytes",
+            size_of::<Reading>()
+        );
+    }
+
+    #[test]
+    fn progress_keeps_its_flags_and_count_apart() {
+        let mut progress = Progress::new(true);
+        assert!(progress.is_reusable() && !progress.is_started());
+        progress.start();
+        progress.add(5);
+        progress.add(7);
+        assert!(progress.is_reusable() && progress.is_started());
+        assert_eq!(progress.bytes(), 12);
+        let mut closing = Progress::new(false);
+        closing.add(usize::MAX);
+        closing.add(usize::MAX);
+        assert_eq!(closing.bytes(), Progress::BYTES);
+        assert!(!closing.is_reusable() && !closing.is_started());
     }
 }
