@@ -44,8 +44,8 @@ use crate::{Address, CallContext, Error, ErrorKind, EventListener, RequestBody, 
 /// - A pooled connection found closed before the request was written gives the request back to
 ///   the connect layer, which sends it on another connection.
 ///
-/// The response's extensions carry the [`ConnectionInfo`] (route, protocol, TLS handshake), with
-/// the exchange's [`ResponseTimes`](crate::ResponseTimes) in it.
+/// The response's extensions carry the [`ConnectionInfo`](crate::ConnectionInfo) (route,
+/// protocol, TLS handshake), with the exchange's [`ResponseTimes`](crate::ResponseTimes) in it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CallServer {
     _private: (),
