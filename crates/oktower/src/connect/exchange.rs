@@ -27,9 +27,6 @@ struct Shared {
     info: ConnectionInfo,
     read_timeout: Option<Duration>,
     events: Events,
-    /// A follow-up layer above reports the `connection_released` of a failed exchange, after
-    /// its retry decision.
-    release_reported_above: bool,
     slot: Mutex<Slot>,
 }
 
@@ -56,14 +53,12 @@ impl Exchange {
         info: ConnectionInfo,
         events: Events,
         read_timeout: Option<Duration>,
-        release_reported_above: bool,
     ) -> Self {
         Exchange {
             shared: Arc::new(Shared {
                 info,
                 read_timeout,
                 events,
-                release_reported_above,
                 slot: Mutex::new(Slot {
                     lease: None,
                     unsent: None,
@@ -100,7 +95,10 @@ impl Exchange {
     /// Whether the `connection_released` of a failed exchange is left to the follow-up layer
     /// above, carried by the error.
     pub(crate) fn release_reported_above(&self) -> bool {
-        self.shared.release_reported_above
+        match &self.shared.events {
+            Events::Call(context) => context.has_retry_decider(),
+            Events::Listener(_) => false,
+        }
     }
 
     fn slot(&self) -> MutexGuard<'_, Slot> {

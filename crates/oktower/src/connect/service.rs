@@ -222,8 +222,7 @@ fn start_exchange(
         Some(context) => Events::Call(context.clone()),
         None => Events::Listener(settings.no_events.clone()),
     };
-    let release_reported_above = context.is_some_and(CallContext::has_retry_decider);
-    let exchange = Exchange::new(info, events, read_timeout, release_reported_above);
+    let exchange = Exchange::new(info, events, read_timeout);
     exchange.listener().connection_acquired(exchange.info());
     (exchange, lease)
 }
