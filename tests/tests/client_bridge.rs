@@ -229,19 +229,23 @@ async fn gzip_deflate_br_and_zstd_bodies_are_decoded() {
     assert_pool(&client, 1);
 }
 
-#[tokio::test]
-async fn cookies_and_decoding_work_the_same_over_http2() {
+/// A MockWebServer speaking cleartext HTTP/2 (prior knowledge), and a builder for a client
+/// that reaches it as `a.test` the same way.
+async fn h2c_server_and_client() -> (MockWebServer, oktower::ClientBuilder) {
     let server = MockWebServer::builder()
         .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
         .start()
         .await
         .unwrap();
+    let builder = builder_for(&["a.test"]).protocols(&[oktower::Protocol::H2PriorKnowledge]);
+    (server, builder)
+}
+
+#[tokio::test]
+async fn cookies_and_decoding_work_the_same_over_http2() {
+    let (server, builder) = h2c_server_and_client().await;
     let jar = Arc::new(MemoryCookieJar::new());
-    let client = builder_for(&["a.test"])
-        .protocols(&[oktower::Protocol::H2PriorKnowledge])
-        .cookie_jar(jar.clone())
-        .build()
-        .unwrap();
+    let client = builder.cookie_jar(jar.clone()).build().unwrap();
     let text = text();
     server.enqueue(
         MockResponse::new()
@@ -281,15 +285,8 @@ async fn cookies_and_decoding_work_the_same_over_http2() {
 
 #[tokio::test]
 async fn a_host_header_set_by_the_caller_becomes_the_http2_authority() {
-    let server = MockWebServer::builder()
-        .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
-        .start()
-        .await
-        .unwrap();
-    let client = builder_for(&["a.test"])
-        .protocols(&[oktower::Protocol::H2PriorKnowledge])
-        .build()
-        .unwrap();
+    let (server, builder) = h2c_server_and_client().await;
+    let client = builder.build().unwrap();
     server.enqueue(MockResponse::new().body("virtual"));
     server.enqueue(MockResponse::new().body("plain"));
     let response = client
