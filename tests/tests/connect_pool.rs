@@ -88,6 +88,54 @@ async fn an_idle_connection_is_closed_once_the_keep_alive_has_passed() {
     assert_eq!(server.connection_count(), 1);
 }
 
+/// The cleanup task runs only while the pool has had an idle connection to watch: not while
+/// its only connection is in use, and not at all for a connection used once and closed.
+#[tokio::test]
+async fn the_cleanup_task_starts_when_a_connection_first_becomes_idle() {
+    let alive = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let server = PlainServer::start().await;
+    let pool = ConnectionPool::new(5, Duration::from_secs(60));
+    let mut stack = stack(&layer_with(&pool));
+    let url = server.url("a.test");
+    let before = alive();
+    let in_use = hold(&mut stack, &url).await;
+    // The server's task for the connection and the client's connection task; no cleanup.
+    assert_eq!(alive(), before + 2);
+    assert_eq!(finish(in_use).await, "ok");
+    assert_eq!(pool.idle_connection_count(), 1);
+    assert_eq!(
+        alive(),
+        before + 3,
+        "the cleanup task watches the idle connection"
+    );
+    pool.evict_all();
+    assert_eq!(closed(&server).await, 0);
+    timeout(PATIENCE, async {
+        while alive() > before {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the connection and cleanup tasks end once the pool is empty");
+
+    // A connection closed after one exchange never wakes a cleanup task: none starts.
+    let mut request = get(&url);
+    request.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    // (The server may have ended its side already.)
+    let once = stack.call(request).await.unwrap();
+    assert!(alive() <= before + 2);
+    assert_eq!(finish(once).await, "ok");
+    assert_eq!(pool.connection_count(), 0);
+    assert!(alive() <= before + 2, "no cleanup task");
+}
+
 #[tokio::test]
 async fn beyond_the_idle_limit_the_longest_idle_connection_is_closed() {
     let server = PlainServer::start().await;

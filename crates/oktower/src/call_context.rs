@@ -1,6 +1,6 @@
 //! The per-call state that travels down the stack in request extensions.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::Waker;
 
@@ -52,9 +52,11 @@ struct Inner {
     /// The waker of the client's watch over this call, woken by `cancel`: the watch waits for
     /// the cancellation without a future of its own.
     watcher: Mutex<Option<Waker>>,
-    /// Whether a watch owns `watcher` (a context shared by several calls has one owner; the
-    /// other watches wait on the token).
-    watcher_claimed: AtomicBool,
+    /// How many of the client's watches are watching this call now. The first owns `watcher`
+    /// (a context shared by several calls has one owner; the other watches wait on the
+    /// token). Each ends the call itself once it is canceled, so the layers below need not
+    /// wait on the token for it.
+    watches: AtomicUsize,
     /// Whether a follow-up layer decides on retries for this call: the connection layer then
     /// leaves the `connection_released` event of a failed exchange to it, to report after its
     /// `retry_decision`, as OkHttp orders them.
@@ -75,7 +77,7 @@ impl Inner {
             cancel,
             reported: AtomicBool::new(false),
             watcher: Mutex::new(None),
-            watcher_claimed: AtomicBool::new(false),
+            watches: AtomicUsize::new(0),
             retry_decider: AtomicBool::new(false),
         }
     }
@@ -198,9 +200,27 @@ impl CallContext {
 
 /// The client's watch over a call (`CallWatch`): one watch owns the context's waker slot.
 impl CallContext {
-    /// Makes the caller the owner of the waker slot, when no one owns it yet.
-    pub(crate) fn claim_watcher(&self) -> bool {
-        !self.inner.watcher_claimed.swap(true, Ordering::AcqRel)
+    /// Starts a watch over the call: true when it becomes the owner of the waker slot (no
+    /// other watch is watching). [`end_watch`](Self::end_watch) ends it.
+    pub(crate) fn start_watch(&self) -> bool {
+        self.inner.watches.fetch_add(1, Ordering::AcqRel) == 0
+    }
+
+    /// Ends a watch [`start_watch`](Self::start_watch) started; its owner of the waker slot
+    /// lets the waker go.
+    pub(crate) fn end_watch(&self, owned_waker_slot: bool) {
+        if owned_waker_slot {
+            let watcher = self.watcher().take();
+            drop(watcher);
+        }
+        self.inner.watches.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Whether a client's watch is watching the call: it ends the call (and drops the futures
+    /// of the layers below) once it is canceled or out of time, so a layer below need not
+    /// wait on the token itself.
+    pub(crate) fn is_watched(&self) -> bool {
+        self.inner.watches.load(Ordering::Acquire) > 0
     }
 
     /// For the owner of the waker slot, while the context has no token (only [`cancel`] can
@@ -222,12 +242,6 @@ impl CallContext {
         // Checked again after registering: a token made in between may not have found the
         // waker to wake.
         self.inner.cancel.get().is_none()
-    }
-
-    /// For the owner of the waker slot, when it stops watching: the waker is let go.
-    pub(crate) fn forget_watcher(&self) {
-        let watcher = self.watcher().take();
-        drop(watcher);
     }
 
     fn watcher(&self) -> std::sync::MutexGuard<'_, Option<Waker>> {

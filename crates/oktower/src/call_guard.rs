@@ -40,7 +40,7 @@ impl CallWatch {
         start: Instant,
         uri: Uri,
     ) -> Self {
-        let owns_waker_slot = context.claim_watcher();
+        let owns_waker_slot = context.start_watch();
         CallWatch {
             context,
             deadline: timeout.map(|timeout| (deadline_after(start, timeout), timeout)),
@@ -143,9 +143,7 @@ pub(crate) struct CallGuard {
 
 impl Drop for CallWatch {
     fn drop(&mut self) {
-        if self.owns_waker_slot {
-            self.context.forget_watcher();
-        }
+        self.context.end_watch(self.owns_waker_slot);
     }
 }
 
@@ -273,6 +271,25 @@ mod tests {
         drop(owner);
         context.cancel();
         assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+    }
+
+    /// A call is watched while a watch lives; after the owner ends, the next watch owns the
+    /// waker slot.
+    #[test]
+    fn a_context_is_watched_while_a_watch_lives() {
+        let context = CallContext::new(Arc::new(NoEvents));
+        assert!(!context.is_watched());
+        let owner = watch(&context, None);
+        let other = watch(&context, None);
+        assert!(context.is_watched());
+        drop(owner);
+        assert!(context.is_watched());
+        let later = watch(&context, None);
+        assert!(!later.owns_waker_slot, "the other watch is still watching");
+        drop((other, later));
+        assert!(!context.is_watched());
+        let next = watch(&context, None);
+        assert!(next.owns_waker_slot && context.is_watched());
     }
 
     #[tokio::test]

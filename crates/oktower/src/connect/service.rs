@@ -281,7 +281,9 @@ where
             // rest (route selection, connecting) is boxed so that this future stays small.
             let found = match (pooled(&settings, &address, context.as_ref()), &context) {
                 (Some(found), _) => Ok(found),
-                (None, Some(context)) => {
+                // A client's watch over the call drops this future once the call is canceled;
+                // without one, the token is watched here.
+                (None, Some(context)) if !context.is_watched() => {
                     let token = context.cancel_token();
                     let acquiring = Box::pin(acquire(&settings, &address, &listener, timeouts));
                     tokio::select! {
@@ -290,7 +292,7 @@ where
                         found = acquiring => found,
                     }
                 }
-                (None, None) => Box::pin(acquire(&settings, &address, &listener, timeouts)).await,
+                (None, _) => Box::pin(acquire(&settings, &address, &listener, timeouts)).await,
             };
             let found = found.map_err(|e| with_recovered(e, &mut recovered))?;
             let read_timeout = timeouts.read.flatten();

@@ -1,6 +1,7 @@
 //! The connection pool, OkHttp's `RealConnectionPool`: HTTP/1 connections lent to one exchange
 //! at a time, HTTP/2 connections shared up to the server's `MAX_CONCURRENT_STREAMS`, idle
-//! connections evicted by a background task that exists only while the pool holds connections.
+//! connections evicted by a background task that exists only while the pool holds connections
+//! (from the first time one becomes idle until the pool is empty).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -24,7 +25,8 @@ use crate::{Address, Error, ErrorKind, Route, TlsConfig};
 /// server's `SETTINGS_MAX_CONCURRENT_STREAMS` allows, and are shared between hosts when HTTP/2
 /// coalescing permits. Idle connections are closed after the keep-alive duration (5 minutes
 /// by default), and beyond the maximum idle count (5 by default), oldest first, by one
-/// background task that runs only while the pool holds connections.
+/// background task that runs only while the pool holds connections (from the first time one
+/// becomes idle until the pool is empty again).
 ///
 /// ```
 /// use std::time::Duration;
@@ -357,11 +359,10 @@ impl PoolInner {
         });
         debug_assert_positions(entries);
         state.total += 1;
-        if !state.cleanup_running {
-            state.cleanup_running = true;
-            drop(state);
-            spawn_cleanup(Arc::downgrade(self), self.wake_cleanup.clone());
-        }
+        // The cleanup task starts when a connection first becomes idle (`release`): a
+        // connection in use has nothing to evict, and one used once and closed (a fresh
+        // connection per request) needs no task at all.
+        drop(state);
         Lease::new(self.clone(), connection, sender)
     }
 
@@ -421,11 +422,16 @@ impl PoolInner {
 
     /// An exchange on `connection` ended. For HTTP/1, `sender` comes back when the connection
     /// may carry another exchange; otherwise the connection is closed.
-    pub(crate) fn release(&self, connection: &Arc<RealConnection>, sender: Option<H1Parts>) {
+    pub(crate) fn release(
+        self: &Arc<Self>,
+        connection: &Arc<RealConnection>,
+        sender: Option<H1Parts>,
+    ) {
         let address = connection.described.route.address();
         let mut removed = None;
         let mut became_idle = false;
         let mut over_idle_limit = false;
+        let mut start_cleanup = false;
         {
             let mut state = self.lock();
             let state = &mut *state;
@@ -459,6 +465,7 @@ impl PoolInner {
                     state.idle += 1;
                     became_idle = true;
                     over_idle_limit = state.idle > self.policy.max_idle;
+                    start_cleanup = !std::mem::replace(&mut state.cleanup_running, true);
                     // The most recently used connection is found first by the next lookup.
                     entries.swap(position, 0);
                     note_position(entries, 0);
@@ -479,6 +486,9 @@ impl PoolInner {
         if removed.is_some() {
             drop(removed);
             self.room.notify_one();
+        }
+        if start_cleanup {
+            spawn_cleanup(Arc::downgrade(self), self.wake_cleanup.clone());
         }
         if over_idle_limit {
             // Only then is there something to evict before the cleanup task's next deadline

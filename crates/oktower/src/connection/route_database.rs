@@ -52,12 +52,17 @@ impl RouteDatabase {
 
     /// Records that connecting over `route` succeeded: it is no longer postponed.
     pub fn connected(&self, route: &Route) {
-        self.lock().remove(route);
+        let mut failed = self.lock();
+        // Most databases are empty: no hashing of the route then.
+        if !failed.is_empty() {
+            failed.remove(route);
+        }
     }
 
     /// Whether `route` failed recently and should be tried after the others.
     pub fn should_postpone(&self, route: &Route) -> bool {
-        self.lock().contains(route)
+        let failed = self.lock();
+        !failed.is_empty() && failed.contains(route)
     }
 
     /// How many routes are postponed.

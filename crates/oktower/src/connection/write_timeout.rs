@@ -18,8 +18,9 @@ use crate::deadline::deadline_after;
 pub(crate) struct WriteTimeout<T> {
     inner: T,
     limit: Duration,
-    /// Armed while a write is pending.
-    timer: Pin<Box<Sleep>>,
+    /// Armed while a write is pending; made the first time one is (most connections never
+    /// see a pending write).
+    timer: Option<Pin<Box<Sleep>>>,
     armed: bool,
 }
 
@@ -28,7 +29,7 @@ impl<T> WriteTimeout<T> {
         WriteTimeout {
             inner,
             limit,
-            timer: Box::pin(tokio::time::sleep(limit)),
+            timer: None,
             armed: false,
         }
     }
@@ -46,13 +47,24 @@ impl<T> WriteTimeout<T> {
                 Poll::Ready(result)
             }
             Poll::Pending => {
-                if !self.armed {
-                    self.armed = true;
-                    self.timer
-                        .as_mut()
-                        .reset(deadline_after(Instant::now(), self.limit));
-                }
-                match self.timer.as_mut().poll(cx) {
+                let timer = match &mut self.timer {
+                    Some(timer) => {
+                        if !self.armed {
+                            timer
+                                .as_mut()
+                                .reset(deadline_after(Instant::now(), self.limit));
+                        }
+                        timer
+                    }
+                    None => self
+                        .timer
+                        .insert(Box::pin(tokio::time::sleep_until(deadline_after(
+                            Instant::now(),
+                            self.limit,
+                        )))),
+                };
+                self.armed = true;
+                match timer.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         format!("write timed out after {:?}", self.limit),

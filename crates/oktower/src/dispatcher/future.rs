@@ -77,21 +77,18 @@ where
     S: Service<Request<B>, Response = Response<RB>, Error = Error>,
     RB: http_body::Body,
 {
-    /// A call that holds `registration`: admitted already, or queued (then it reports
-    /// `dispatcher_queue_start` and waits, watching `cancel`).
+    /// A call that holds `registration`: admitted already (`queued` is `None`), or queued
+    /// (then it reports `dispatcher_queue_start` and waits, watching the call's token).
     pub(super) fn new(
         registration: Registration,
-        admitted: bool,
-        cancel: CancellationToken,
+        queued: Option<CancellationToken>,
         service: S,
         request: Request<B>,
     ) -> Self {
-        let canceled = if admitted {
-            None
-        } else {
+        let canceled = queued.map(|cancel| {
             CallContext::listener_in(request.extensions()).dispatcher_queue_start();
-            Some(cancel.cancelled_owned())
-        };
+            cancel.cancelled_owned()
+        });
         ResponseFuture {
             state: State::Waiting {
                 canceled,

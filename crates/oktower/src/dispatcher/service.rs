@@ -95,16 +95,11 @@ where
                 context
             }
         };
-        let canceled = context.cancel_token().clone();
         let host = host_key(request.uri());
-        let (registration, admitted) = self.dispatcher.shared().arrive(&host, context);
-        ResponseFuture::new(
-            registration,
-            admitted,
-            canceled,
-            self.inner.clone(),
-            request,
-        )
+        let (registration, admitted) = self.dispatcher.shared().arrive(&host, context.clone());
+        // A queued call waits on its token; an admitted one needs none.
+        let canceled = (!admitted).then(|| context.cancel_token().clone());
+        ResponseFuture::new(registration, canceled, self.inner.clone(), request)
     }
 }
 
