@@ -278,21 +278,21 @@ where
                 poll_fn(|cx| inner.poll_ready(cx)).await?;
             }
             // The fast path, a pooled connection for this very address, needs no future; the
-            // rest (route selection, connecting) is boxed so that this future stays small.
+            // rest (route selection, connecting) runs inline: this whole future is boxed already.
             let found = match (pooled(&settings, &address, context.as_ref()), &context) {
                 (Some(found), _) => Ok(found),
                 // A client's watch over the call drops this future once the call is canceled;
                 // without one, the token is watched here.
                 (None, Some(context)) if !context.is_watched() => {
                     let token = context.cancel_token();
-                    let acquiring = Box::pin(acquire(&settings, &address, &listener, timeouts));
+                    let acquiring = acquire(&settings, &address, &listener, timeouts);
                     tokio::select! {
                         biased;
                         () = token.cancelled() => Err(canceled(&address)),
                         found = acquiring => found,
                     }
                 }
-                (None, _) => Box::pin(acquire(&settings, &address, &listener, timeouts)).await,
+                (None, _) => acquire(&settings, &address, &listener, timeouts).await,
             };
             let found = found.map_err(|e| with_recovered(e, &mut recovered))?;
             let read_timeout = timeouts.read.flatten();
@@ -387,8 +387,9 @@ mod future_size_tests {
 
     use crate::future_size::size_of_output;
 
-    /// Every request boxes this future: it was 912 bytes when `exchange` was an `async fn`
-    /// holding its request twice.
+    /// Every request that finds no pooled connection boxes this future, with the connecting
+    /// future inline (one allocation, not two). It was 3.4 KB while the HTTP/2 handshake was
+    /// inline in every connect's future.
     #[test]
     #[allow(unreachable_code, clippy::diverging_sub_expression)]
     fn the_connect_future_stays_small() {
@@ -400,12 +401,12 @@ mod future_size_tests {
                 unreachable!(),
             )
         });
-        assert!(size <= 640, "the connect future grew to {size} bytes");
+        assert!(size <= 2304, "the connect future grew to {size} bytes");
     }
 
-    /// Every new connection boxes this future (and `exchange` copies it into its box): it was
-    /// 10 KB while the proxy steps and the TLS handshake were inline in it, which a plain
-    /// `http:` route never runs.
+    /// The connecting future, inline in the one above: it was 10 KB while the proxy steps and
+    /// the TLS handshake were inline in it, which a plain `http:` route never runs, and 2.8 KB
+    /// with the HTTP/2 handshake inline.
     #[test]
     #[allow(unreachable_code, clippy::diverging_sub_expression)]
     fn the_connecting_future_stays_small() {
@@ -417,6 +418,6 @@ mod future_size_tests {
                 unreachable!(),
             )
         });
-        assert!(size <= 3072, "the connecting future grew to {size} bytes");
+        assert!(size <= 1792, "the connecting future grew to {size} bytes");
     }
 }

@@ -9,11 +9,14 @@ use std::net::IpAddr;
 /// family present the DNS order is kept.
 ///
 /// Families are told apart by the address type, as OkHttp does with `Inet6Address`.
-pub(crate) fn reorder_for_happy_eyeballs(addresses: &[IpAddr]) -> Vec<IpAddr> {
-    let (v6, v4): (Vec<IpAddr>, Vec<IpAddr>) = addresses.iter().partition(|ip| ip.is_ipv6());
-    if v6.is_empty() || v4.is_empty() {
-        return addresses.to_vec();
+pub(crate) fn reorder_for_happy_eyeballs(addresses: Vec<IpAddr>) -> Vec<IpAddr> {
+    let both_families =
+        addresses.iter().any(IpAddr::is_ipv6) && addresses.iter().any(IpAddr::is_ipv4);
+    if !both_families {
+        // Kept as they are, with no copy (most hosts resolve to one family).
+        return addresses;
     }
+    let (v6, v4): (Vec<IpAddr>, Vec<IpAddr>) = addresses.iter().partition(|ip| ip.is_ipv6());
     let mut ordered = Vec::with_capacity(addresses.len());
     let (mut v6, mut v4) = (v6.into_iter(), v4.into_iter());
     loop {
@@ -43,13 +46,13 @@ mod tests {
         // RouteSelectorTest.addressesSortedWhenFastFallbackIsOn.
         let dns = [v6(1), v6(2), v4(1), v4(2)];
         assert_eq!(
-            reorder_for_happy_eyeballs(&dns),
+            reorder_for_happy_eyeballs(dns.to_vec()),
             [v6(1), v4(1), v6(2), v4(2)]
         );
         // IPv4 first in the DNS answer: IPv6 still leads.
         let dns = [v4(1), v4(2), v6(1), v6(2)];
         assert_eq!(
-            reorder_for_happy_eyeballs(&dns),
+            reorder_for_happy_eyeballs(dns.to_vec()),
             [v6(1), v4(1), v6(2), v4(2)]
         );
     }
@@ -58,12 +61,12 @@ mod tests {
     fn leftovers_follow_in_dns_order() {
         let dns = [v4(1), v6(1), v4(2), v4(3), v4(4)];
         assert_eq!(
-            reorder_for_happy_eyeballs(&dns),
+            reorder_for_happy_eyeballs(dns.to_vec()),
             [v6(1), v4(1), v4(2), v4(3), v4(4)]
         );
         let dns = [v6(1), v6(2), v6(3), v4(1)];
         assert_eq!(
-            reorder_for_happy_eyeballs(&dns),
+            reorder_for_happy_eyeballs(dns.to_vec()),
             [v6(1), v4(1), v6(2), v6(3)]
         );
     }
@@ -71,10 +74,10 @@ mod tests {
     #[test]
     fn one_family_keeps_dns_order() {
         let dns = [v4(3), v4(1), v4(2)];
-        assert_eq!(reorder_for_happy_eyeballs(&dns), dns);
+        assert_eq!(reorder_for_happy_eyeballs(dns.to_vec()), dns);
         let dns = [v6(2), v6(1)];
-        assert_eq!(reorder_for_happy_eyeballs(&dns), dns);
-        assert_eq!(reorder_for_happy_eyeballs(&[v4(1)]), [v4(1)]);
-        assert!(reorder_for_happy_eyeballs(&[]).is_empty());
+        assert_eq!(reorder_for_happy_eyeballs(dns.to_vec()), dns);
+        assert_eq!(reorder_for_happy_eyeballs(vec![v4(1)]), [v4(1)]);
+        assert!(reorder_for_happy_eyeballs(Vec::new()).is_empty());
     }
 }

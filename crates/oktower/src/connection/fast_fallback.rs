@@ -58,11 +58,30 @@ pub(crate) async fn race_tcp(
 ) -> RaceOutcome {
     type Attempt<'a> = Pin<Box<dyn Future<Output = Result<BoxedIo, Error>> + Send + 'a>>;
 
+    if let [route] = routes {
+        // Nothing to race (an IP literal, a host with one address): no boxed attempt, list
+        // or timer.
+        let attempt = connect_tcp(route, connector, settings.connect_timeout, listener).await;
+        return match attempt {
+            Ok(io) => RaceOutcome {
+                result: Ok(Connected {
+                    route: route.clone(),
+                    io,
+                }),
+                failed: Vec::new(),
+            },
+            Err(error) => RaceOutcome {
+                result: Err(error),
+                failed: vec![route.clone()],
+            },
+        };
+    }
     let delay = settings.fast_fallback.then_some(CONNECT_DELAY);
     let mut schedule = Schedule::new(routes.len(), delay);
     let mut in_flight: Vec<(usize, Attempt<'_>)> = Vec::new();
     let mut failures: Vec<(usize, Error)> = Vec::new();
-    let mut timer = Box::pin(tokio::time::sleep_until(Instant::now()));
+    // Made the first time the race waits for the next launch.
+    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
 
     let winner = poll_fn(|cx| {
         loop {
@@ -100,6 +119,8 @@ pub(crate) async fn race_tcp(
                 return Poll::Ready(None);
             }
             if let Some(deadline) = schedule.wake_at(in_flight.len()) {
+                let timer =
+                    timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
                 if timer.deadline() != deadline {
                     timer.as_mut().reset(deadline);
                 }

@@ -194,76 +194,92 @@ pub(crate) async fn handshake(
                 }),
             })
         }
+        // Boxed: the HTTP/2 handshake's futures would otherwise make every connect's future
+        // (HTTP/1 ones included) about 1 KB larger.
         Protocol::Http2 | Protocol::H2PriorKnowledge => {
-            let peer = PeerSettings::new();
-            let io = SettingsTap::new(io, peer.clone());
-            let mut builder = http2::Builder::new(TokioExecutor::new());
-            builder
-                .timer(TokioTimer::new())
-                .initial_max_send_streams(usize::MAX)
-                .initial_stream_window_size(CLIENT_WINDOW_SIZE)
-                .initial_connection_window_size(CLIENT_WINDOW_SIZE)
-                .max_header_list_size(
-                    u32::try_from(settings.max_response_header_size).unwrap_or(u32::MAX),
-                );
-            if let Some(interval) = settings.ping_interval {
-                // hyper adds both to an instant unchecked: a duration too long for the clock
-                // would panic its connection task.
-                let timeout = settings.read_timeout.unwrap_or(interval);
-                builder
-                    .keep_alive_interval(within_clock(interval))
-                    .keep_alive_while_idle(true)
-                    .keep_alive_timeout(within_clock(timeout));
-            }
-            let (sender, connection) = builder
-                .handshake::<_, WireBody>(TokioIo::new(io))
-                .await
-                .map_err(failed)?;
-            let mut task = tokio::spawn(async move {
-                let _ = connection.await;
-                on_close();
-            });
-            // Dropping this future (a canceled call) before the connection is built must not
-            // leave the task and its socket behind.
-            let guard = AbortOnDrop::new(task.abort_handle());
-            let preface = async {
-                tokio::select! {
-                    () = peer.received() => true,
-                    _ = &mut task => false,
-                }
-            };
-            let outcome = match settings.read_timeout {
-                Some(limit) => tokio::time::timeout(limit, preface).await.ok(),
-                None => Some(preface.await),
-            };
-            match outcome {
-                Some(true) => {}
-                Some(false) => {
-                    let message = "the connection closed before the server's HTTP/2 SETTINGS";
-                    return Err(Error::new(ErrorKind::Protocol, message).with_url(url()));
-                }
-                None => {
-                    let message =
-                        "the server sent no HTTP/2 SETTINGS frame within the read timeout";
-                    return Err(Error::new(ErrorKind::Timeout, message).with_url(url()));
-                }
-            }
-            let first = LeasedSender::H2(sender.clone());
-            let connection = RealConnection {
-                described,
-                h2: Some((sender, peer)),
-                closed,
-                task: guard.disarm(),
-                successes: AtomicU32::new(0),
-                refused_streams: AtomicU32::new(0),
-                pool_position: AtomicUsize::new(0),
-            };
-            Ok(Handshaken {
-                connection,
-                sender: first,
-            })
+            Box::pin(handshake_h2(io, described, closed, settings, on_close, url)).await
         }
     }
+}
+
+/// The HTTP/2 part of [`handshake`].
+async fn handshake_h2(
+    io: BoxedIo,
+    described: Arc<Described>,
+    closed: Arc<AtomicBool>,
+    settings: &HttpSettings,
+    on_close: impl FnOnce() + Send + 'static,
+    url: impl Fn() -> String,
+) -> Result<Handshaken, Error> {
+    let failed = |error: hyper::Error| {
+        Error::new(ErrorKind::Protocol, "the HTTP handshake failed")
+            .with_source(error)
+            .with_url(url())
+    };
+    let peer = PeerSettings::new();
+    let io = SettingsTap::new(io, peer.clone());
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .initial_max_send_streams(usize::MAX)
+        .initial_stream_window_size(CLIENT_WINDOW_SIZE)
+        .initial_connection_window_size(CLIENT_WINDOW_SIZE)
+        .max_header_list_size(u32::try_from(settings.max_response_header_size).unwrap_or(u32::MAX));
+    if let Some(interval) = settings.ping_interval {
+        // hyper adds both to an instant unchecked: a duration too long for the clock
+        // would panic its connection task.
+        let timeout = settings.read_timeout.unwrap_or(interval);
+        builder
+            .keep_alive_interval(within_clock(interval))
+            .keep_alive_while_idle(true)
+            .keep_alive_timeout(within_clock(timeout));
+    }
+    let (sender, connection) = builder
+        .handshake::<_, WireBody>(TokioIo::new(io))
+        .await
+        .map_err(failed)?;
+    let mut task = tokio::spawn(async move {
+        let _ = connection.await;
+        on_close();
+    });
+    // Dropping this future (a canceled call) before the connection is built must not
+    // leave the task and its socket behind.
+    let guard = AbortOnDrop::new(task.abort_handle());
+    let preface = async {
+        tokio::select! {
+            () = peer.received() => true,
+            _ = &mut task => false,
+        }
+    };
+    let outcome = match settings.read_timeout {
+        Some(limit) => tokio::time::timeout(limit, preface).await.ok(),
+        None => Some(preface.await),
+    };
+    match outcome {
+        Some(true) => {}
+        Some(false) => {
+            let message = "the connection closed before the server's HTTP/2 SETTINGS";
+            return Err(Error::new(ErrorKind::Protocol, message).with_url(url()));
+        }
+        None => {
+            let message = "the server sent no HTTP/2 SETTINGS frame within the read timeout";
+            return Err(Error::new(ErrorKind::Timeout, message).with_url(url()));
+        }
+    }
+    let first = LeasedSender::H2(sender.clone());
+    let connection = RealConnection {
+        described,
+        h2: Some((sender, peer)),
+        closed,
+        task: guard.disarm(),
+        successes: AtomicU32::new(0),
+        refused_streams: AtomicU32::new(0),
+        pool_position: AtomicUsize::new(0),
+    };
+    Ok(Handshaken {
+        connection,
+        sender: first,
+    })
 }
 
 /// An HTTP/1 connection's read-timeout timer, unarmed: each exchange sets its deadline before
@@ -297,5 +313,26 @@ impl Drop for AbortOnDrop {
         if self.1 {
             self.0.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod future_size_tests {
+    use crate::future_size::size_of_output;
+
+    /// Every new connection's future holds this one inline: 1.6 KB while the HTTP/2
+    /// handshake was inline in it too.
+    #[test]
+    #[allow(unreachable_code, clippy::diverging_sub_expression)]
+    fn the_handshake_future_stays_small() {
+        let size = size_of_output(|| {
+            super::handshake(
+                unreachable!(),
+                unreachable!(),
+                unreachable!(),
+                unreachable!(),
+            )
+        });
+        assert!(size <= 512, "the handshake future grew to {size} bytes");
     }
 }

@@ -132,7 +132,7 @@ impl RouteSelector {
             }
         };
         if self.fast_fallback {
-            ips = reorder_for_happy_eyeballs(&ips);
+            ips = reorder_for_happy_eyeballs(ips);
         }
         Ok(ips.iter().map(|&ip| (ip, port).into()).collect())
     }
