@@ -53,6 +53,8 @@ pub(crate) struct Described {
     pub(crate) no_new_exchanges: AtomicBool,
     /// The connection takes no coalesced exchanges (set after a 421 on one).
     pub(crate) no_coalesced_exchanges: AtomicBool,
+    /// The connection's task ended: its socket is closed.
+    pub(crate) closed: AtomicBool,
 }
 
 impl ConnectionInfo {
@@ -71,6 +73,7 @@ impl ConnectionInfo {
             handshake,
             no_new_exchanges: AtomicBool::new(false),
             no_coalesced_exchanges: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
         });
         ConnectionInfo {
             shared,

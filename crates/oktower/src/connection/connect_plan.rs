@@ -153,6 +153,7 @@ async fn establish(
         handshake: tls_handshake,
         no_new_exchanges: AtomicBool::new(false),
         no_coalesced_exchanges: AtomicBool::new(false),
+        closed: AtomicBool::new(false),
     };
     handshake(io, described, context.http, context.closed_signal.clone()).await
 }

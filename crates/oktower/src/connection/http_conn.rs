@@ -2,7 +2,7 @@
 //! handshake, with the connection task spawned, and the [`RealConnection`] the pool keeps.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper::client::conn::{http1, http2};
@@ -46,8 +46,6 @@ pub(crate) struct RealConnection {
     pub(crate) described: Arc<Described>,
     /// For HTTP/2: the sender (cloned per exchange) and the server's settings.
     pub(crate) h2: Option<(H2Sender, Arc<PeerSettings>)>,
-    /// The connection task ended: the socket is closed.
-    closed: Arc<AtomicBool>,
     task: AbortHandle,
     /// Exchanges that completed on it (OkHttp's `successCount`).
     successes: AtomicU32,
@@ -79,7 +77,7 @@ impl RealConnection {
 
     /// Whether it may be handed out: open, and not taken out of service.
     pub(crate) fn is_healthy(&self) -> bool {
-        !self.closed.load(Ordering::Acquire)
+        !self.described.closed.load(Ordering::Acquire)
             && !self.described.no_new_exchanges.load(Ordering::Acquire)
             && self
                 .h2
@@ -89,7 +87,7 @@ impl RealConnection {
 
     /// Whether the connection task ended.
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.described.closed.load(Ordering::Acquire)
     }
 
     /// Takes it out of service.
@@ -147,7 +145,6 @@ pub(crate) async fn handshake(
         Some(limit) => Box::new(WriteTimeout::new(io, limit)),
         None => io,
     };
-    let closed = Arc::new(AtomicBool::new(false));
     let described = Arc::new(described);
     // The URL of the errors below, formatted only if one happens.
     let address = described.route.address().clone();
@@ -158,9 +155,9 @@ pub(crate) async fn handshake(
             .with_url(url())
     };
     let on_close = {
-        let closed = closed.clone();
+        let described = described.clone();
         move || {
-            closed.store(true, Ordering::Release);
+            described.closed.store(true, Ordering::Release);
             closed_signal.notify_one();
         }
     };
@@ -182,7 +179,6 @@ pub(crate) async fn handshake(
                 connection: RealConnection {
                     described,
                     h2: None,
-                    closed,
                     task: task.abort_handle(),
                     successes: AtomicU32::new(0),
                     refused_streams: AtomicU32::new(0),
@@ -197,7 +193,7 @@ pub(crate) async fn handshake(
         // Boxed: the HTTP/2 handshake's futures would otherwise make every connect's future
         // (HTTP/1 ones included) about 1 KB larger.
         Protocol::Http2 | Protocol::H2PriorKnowledge => {
-            Box::pin(handshake_h2(io, described, closed, settings, on_close, url)).await
+            Box::pin(handshake_h2(io, described, settings, on_close, url)).await
         }
     }
 }
@@ -206,7 +202,6 @@ pub(crate) async fn handshake(
 async fn handshake_h2(
     io: BoxedIo,
     described: Arc<Described>,
-    closed: Arc<AtomicBool>,
     settings: &HttpSettings,
     on_close: impl FnOnce() + Send + 'static,
     url: impl Fn() -> String,
@@ -270,7 +265,6 @@ async fn handshake_h2(
     let connection = RealConnection {
         described,
         h2: Some((sender, peer)),
-        closed,
         task: guard.disarm(),
         successes: AtomicU32::new(0),
         refused_streams: AtomicU32::new(0),
