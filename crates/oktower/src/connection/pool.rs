@@ -247,6 +247,9 @@ impl ConnectionPoolBuilder {
     }
 }
 
+/// Up to how many addresses the pool may know before `release` drops an emptied list.
+const KEPT_EMPTY_LISTS: usize = 8;
+
 /// A connection taken out of the pool, closed when dropped (outside the pool's lock).
 struct Evicted {
     _connection: Arc<RealConnection>,
@@ -477,7 +480,10 @@ impl PoolInner {
             }
             debug_assert_positions(entries);
             if removed.is_some() {
-                if entries.is_empty() {
+                // An address's emptied list stays, for the next connection to it to reuse
+                // (a fresh connection per request empties it every time), while the pool
+                // knows few addresses; cleanup rounds prune empty lists.
+                if entries.is_empty() && state.by_address.len() > KEPT_EMPTY_LISTS {
                     state.by_address.remove(address);
                 }
                 state.total -= 1;
