@@ -149,11 +149,6 @@ pub(crate) async fn handshake(
     // The URL of the errors below, formatted only if one happens.
     let address = described.route.address().clone();
     let url = || address.uri().to_string();
-    let failed = |error: hyper::Error| {
-        Error::new(ErrorKind::Protocol, "the HTTP handshake failed")
-            .with_source(error)
-            .with_url(url())
-    };
     let on_close = {
         let described = described.clone();
         move || {
@@ -170,7 +165,7 @@ pub(crate) async fn handshake(
             let (sender, connection) = builder
                 .handshake::<_, WireBody>(TokioIo::new(io))
                 .await
-                .map_err(failed)?;
+                .map_err(|error| handshake_failed(error, url()))?;
             let task = tokio::spawn(async move {
                 let _ = connection.await;
                 on_close();
@@ -206,11 +201,6 @@ async fn handshake_h2(
     on_close: impl FnOnce() + Send + 'static,
     url: impl Fn() -> String,
 ) -> Result<Handshaken, Error> {
-    let failed = |error: hyper::Error| {
-        Error::new(ErrorKind::Protocol, "the HTTP handshake failed")
-            .with_source(error)
-            .with_url(url())
-    };
     let peer = PeerSettings::new();
     let io = SettingsTap::new(io, peer.clone());
     let mut builder = http2::Builder::new(TokioExecutor::new());
@@ -232,7 +222,7 @@ async fn handshake_h2(
     let (sender, connection) = builder
         .handshake::<_, WireBody>(TokioIo::new(io))
         .await
-        .map_err(failed)?;
+        .map_err(|error| handshake_failed(error, url()))?;
     let mut task = tokio::spawn(async move {
         let _ = connection.await;
         on_close();
@@ -274,6 +264,13 @@ async fn handshake_h2(
         connection,
         sender: first,
     })
+}
+
+/// The error of a handshake hyper refused, for the URL `url`.
+fn handshake_failed(error: hyper::Error, url: String) -> Error {
+    Error::new(ErrorKind::Protocol, "the HTTP handshake failed")
+        .with_source(error)
+        .with_url(url)
 }
 
 /// An HTTP/1 connection's read-timeout timer, unarmed: each exchange sets its deadline before
