@@ -419,11 +419,41 @@ async fn a_pooled_connection_closed_before_sending_gives_the_request_back_for_an
         },
     );
     let url = format!("http://a.test:{port}/");
+    let events = Arc::new(Events::default());
     for expected in ["first", "second"] {
-        let response = stack.call(get(&url)).await.unwrap();
+        events.take();
+        let response = stack.call(get_with(&url, events.clone())).await.unwrap();
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, expected);
     }
+    // The retry is reported as OkHttp reports a stale pooled connection's: the failure, the
+    // decision to retry, the release of the connection left, then a new connection.
+    assert_eq!(
+        events.take(),
+        [
+            "ConnectionAcquired",
+            "RequestHeadersStart",
+            "RequestHeadersEnd",
+            "ResponseHeadersStart",
+            "ResponseFailed",
+            "RetryDecision true",
+            "ConnectionReleased",
+            "ProxySelectStart",
+            "ProxySelectEnd",
+            "DnsStart",
+            "DnsEnd",
+            "ConnectStart",
+            "ConnectEnd",
+            "ConnectionAcquired",
+            "RequestHeadersStart",
+            "RequestHeadersEnd",
+            "ResponseHeadersStart",
+            "ResponseHeadersEnd",
+            "ResponseBodyStart",
+            "ResponseBodyEnd",
+            "ConnectionReleased",
+        ]
+    );
     // The second request went to the pooled connection, came back unsent, and was sent on a
     // new connection.
     let connections = connections.lock().unwrap().clone();
@@ -432,4 +462,54 @@ async fn a_pooled_connection_closed_before_sending_gives_the_request_back_for_an
     assert_ne!(connections[1], connections[2]);
     drop(server.await.unwrap());
     assert_eq!(pool.connection_count(), 1);
+}
+
+/// A service between `ConnectLayer` and `CallServer` that answers every request itself.
+#[derive(Clone)]
+struct AnswersItself;
+
+impl Service<http::Request<oktower::RequestBody>> for AnswersItself {
+    type Response = http::Response<oktower::ResponseBody>;
+    type Error = oktower::Error;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _request: http::Request<oktower::RequestBody>) -> Self::Future {
+        std::future::ready(Ok(http::Response::new(oktower::ResponseBody::empty())))
+    }
+}
+
+#[tokio::test]
+async fn a_connection_no_service_sent_on_is_released_unused_and_reported() {
+    let (server, pool, _) = setup().await;
+    let url = server.url_with_host("http", "a.test", "/");
+    let layer = builder(&[("a.test", LOCALHOST)])
+        .pool(pool.clone())
+        .build()
+        .unwrap();
+    let mut answering = tower_layer::Layer::layer(&layer, AnswersItself);
+    let events = Arc::new(Events::default());
+    for connected in [true, false] {
+        let response = answering
+            .call(get_with(&url, events.clone()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let events = events.take();
+        assert_eq!(events.contains(&"ConnectEnd".to_owned()), connected);
+        assert_eq!(
+            events[events.len() - 2..],
+            ["ConnectionAcquired", "ConnectionReleased"]
+        );
+        // Nothing was sent on the connection: it is pooled again, idle, and used next.
+        assert_eq!(pool.connection_count(), 1);
+        assert_eq!(pool.idle_connection_count(), 1);
+    }
+    assert_eq!(server.request_count(), 0);
 }

@@ -104,7 +104,8 @@ pub trait EventListener: Send + Sync + 'static {
     fn cache_miss(&self) {}
     /// The cache holds a response that is being validated with the server.
     fn cache_conditional_hit(&self, cached: &response::Parts) {}
-    /// The follow-up layer decided whether to retry after `error`.
+    /// The follow-up layer decided whether to retry after `error` (or the connect layer
+    /// retries a request a pooled connection gave back unsent, on another connection).
     fn retry_decision(&self, error: &Error, retry: bool) {}
     /// The follow-up layer decided on a follow-up request (`None`: the response is final).
     fn follow_up_decision(&self, response: &response::Parts, next: Option<&request::Parts>) {}

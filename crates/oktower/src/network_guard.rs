@@ -64,15 +64,22 @@ where
         Box::pin(async move {
             let result = future.await;
             // A lease still in the exchange means nobody sent the request on it.
-            if let Some(lease) = exchange.as_ref().and_then(Exchange::take_lease) {
-                lease.release(false);
-                if result.is_ok() {
+            let Some(exchange) = exchange else {
+                return result;
+            };
+            let Some(lease) = exchange.take_lease() else {
+                return result;
+            };
+            lease.release(false);
+            let error = match result {
+                Ok(_) => {
                     let message = "a network layer answered without calling the service below: \
                                    network layers must call it exactly once";
-                    return Err(Error::new(ErrorKind::Builder, message));
+                    Error::new(ErrorKind::Builder, message)
                 }
-            }
-            result
+                Err(error) => error,
+            };
+            Err(exchange.report_release(error))
         })
     }
 }
@@ -113,15 +120,14 @@ where
                      network layers must keep them (the connection is already chosen)",
                     entered.host, entered.port
                 );
-                if let Some(lease) = request
-                    .extensions()
-                    .get::<Exchange>()
-                    .and_then(Exchange::take_lease)
+                let mut error =
+                    Error::new(ErrorKind::Builder, message).with_url(request.uri().to_string());
+                if let Some(exchange) = request.extensions().get::<Exchange>()
+                    && let Some(lease) = exchange.take_lease()
                 {
                     lease.release(false);
+                    error = exchange.report_release(error);
                 }
-                let error =
-                    Error::new(ErrorKind::Builder, message).with_url(request.uri().to_string());
                 return Box::pin(std::future::ready(Err(error)));
             }
         }

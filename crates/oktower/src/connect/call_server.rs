@@ -117,7 +117,10 @@ fn send_prepared(
         if let Err(failure) = poll_fn(|cx| sending::poll_ready(&mut lease, cx)).await {
             abandoned.disarm();
             let unsent = SendError::Unsent(Box::new(wire), failure.0);
-            return Err(unsent_or_failed(unsent, lease, &exchange, original, None));
+            let tracker = tracker.as_deref();
+            return Err(unsent_or_failed(
+                unsent, lease, &exchange, original, tracker,
+            ));
         }
         let sending = sending::start_sending(&mut lease, wire);
         let timer = lease.reusable_timer();
@@ -345,10 +348,15 @@ fn unsent_or_failed(
             let error = Error::new(ErrorKind::Io, message)
                 .with_url(address.uri().to_string())
                 .with_request_sent(RequestSent::No);
-            match cause {
+            let error = match cause {
                 Some(cause) => error.with_source(cause),
                 None => error,
-            }
+            };
+            // The request headers (and, without a body, the wait for the response) were
+            // reported: their failure is too. The connect layer reports its retry and the
+            // connection's release.
+            report_failure(exchange.listener(), &error, tracker);
+            error
         }
         SendError::Failed(error) => {
             let (error, reset) = from_hyper(error, address, Awaited::Head);
@@ -429,17 +437,23 @@ fn fail(
             }
         }
     }
-    if tracker.is_some_and(|t| !t.is_finished()) {
-        listener.request_failed(&error);
-    } else {
-        listener.response_failed(&error);
-    }
+    report_failure(listener, &error, tracker);
     lease.release(false);
     if exchange.release_reported_above() {
         error.with_unreported_release(info.clone())
     } else {
         listener.connection_released(info);
         error
+    }
+}
+
+/// Reports `error` as the request's failure while its body was still being sent, else as the
+/// response's.
+fn report_failure(listener: &Arc<dyn EventListener>, error: &Error, tracker: Option<&BodyTracker>) {
+    if tracker.is_some_and(|t| !t.is_finished()) {
+        listener.request_failed(error);
+    } else {
+        listener.response_failed(error);
     }
 }
 

@@ -63,6 +63,14 @@ fn is_call_server<S: 'static>(inner: &S) -> bool {
     inner.is::<CallServer>() || matches!(inner.downcast_ref::<NetworkSeam>(), Some(Seam::Direct(_)))
 }
 
+impl<F> InnerFuture<F> {
+    /// Whether the request went through the inner service, with the exchange (and its lease)
+    /// in its extensions, rather than directly into `CallServer`.
+    pub(crate) fn is_through_service(&self) -> bool {
+        matches!(self, InnerFuture::Service { .. })
+    }
+}
+
 impl<F, R> Future for InnerFuture<F>
 where
     F: Future<Output = Result<Response<R>, Error>>,

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use http::Request;
 
 use crate::connection::lease::Lease;
-use crate::{CallContext, ConnectionInfo, EventListener, RequestBody, TimingsRecorder};
+use crate::{CallContext, ConnectionInfo, Error, EventListener, RequestBody, TimingsRecorder};
 
 /// One exchange on a connection: [`ConnectLayer`](super::ConnectLayer) puts it into the
 /// request's extensions, network layers below it read [`info`](Self::info), and
@@ -98,6 +98,17 @@ impl Exchange {
         match &self.shared.events {
             Events::Call(context) => context.has_retry_decider(),
             Events::Listener(_) => false,
+        }
+    }
+
+    /// Reports the release of the exchange's connection after `error`, or leaves it to the
+    /// follow-up layer above (to report after its retry decision), carried by the error.
+    pub(crate) fn report_release(&self, error: Error) -> Error {
+        if self.release_reported_above() {
+            error.with_unreported_release(self.info().clone())
+        } else {
+            self.listener().connection_released(self.info());
+            error
         }
     }
 

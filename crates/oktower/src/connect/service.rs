@@ -96,20 +96,28 @@ where
                 exchange,
                 settings,
                 inner,
-            } => match ready!(future.poll(cx)) {
-                Ok(response) => return Poll::Ready(Ok(response)),
-                Err(error) => match exchange.take_unsent() {
-                    Some(unsent) => {
-                        exchange.info().mark_no_new_exchanges();
-                        let sending = Sending {
-                            attempt: 1,
-                            recovered: vec![error],
-                        };
-                        exchange_general(settings.clone(), inner.clone(), unsent, sending)
-                    }
-                    None => return Poll::Ready(Err(error)),
-                },
-            },
+            } => {
+                let through_service = future.is_through_service();
+                let outcome = ready!(future.poll(cx));
+                let outcome = match through_service {
+                    true => release_untaken(exchange, outcome),
+                    false => outcome,
+                };
+                match outcome {
+                    Ok(response) => return Poll::Ready(Ok(response)),
+                    Err(error) => match exchange.take_unsent() {
+                        Some(unsent) => {
+                            retry_unsent(exchange, &error);
+                            let sending = Sending {
+                                attempt: 1,
+                                recovered: vec![error],
+                            };
+                            exchange_general(settings.clone(), inner.clone(), unsent, sending)
+                        }
+                        None => return Poll::Ready(Err(error)),
+                    },
+                }
+            }
         };
         self.as_mut().project().state.set(State::General {
             future: Box::pin(retry),
@@ -298,19 +306,57 @@ where
             let read_timeout = timeouts.read.flatten();
             let (exchange, lease) =
                 start_exchange(found, &settings, read_timeout, context.as_ref());
-            match call_inner(&mut inner, request, &exchange, lease).await {
+            let calling = call_inner(&mut inner, request, &exchange, lease);
+            let through_service = calling.is_through_service();
+            let mut outcome = calling.await;
+            if through_service {
+                outcome = release_untaken(&exchange, outcome);
+            }
+            match outcome {
                 Ok(response) => return Ok(response),
                 Err(error) => match exchange.take_unsent() {
                     Some(unsent) if attempt < MAX_UNSENT_RETRIES => {
-                        exchange.info().mark_no_new_exchanges();
+                        retry_unsent(&exchange, &error);
                         recovered.push(error);
                         request = unsent;
                         attempt += 1;
                     }
-                    _ => return Err(with_recovered(error, &mut recovered)),
+                    Some(_) => {
+                        let error = exchange.report_release(error);
+                        return Err(with_recovered(error, &mut recovered));
+                    }
+                    None => return Err(with_recovered(error, &mut recovered)),
                 },
             }
         }
+    }
+}
+
+/// A request the connection gave back unsent goes to another connection: as OkHttp's retry
+/// layer does, the connect layer reports that it retries, then the release of the connection
+/// it leaves (which takes no new exchanges).
+fn retry_unsent(exchange: &Exchange, error: &Error) {
+    let info = exchange.info();
+    info.mark_no_new_exchanges();
+    let listener = exchange.listener();
+    listener.retry_decision(error, true);
+    listener.connection_released(info);
+}
+
+/// The inner service's answer, after it ran with the exchange in the request's extensions: a
+/// lease nothing took (a network layer answered without calling `CallServer`) gives its
+/// connection back, unused and reusable, and the release is reported as for any exchange.
+fn release_untaken<T>(exchange: &Exchange, outcome: Result<T, Error>) -> Result<T, Error> {
+    let Some(lease) = exchange.take_lease() else {
+        return outcome;
+    };
+    drop(lease);
+    match outcome {
+        Ok(answer) => {
+            exchange.listener().connection_released(exchange.info());
+            Ok(answer)
+        }
+        Err(error) => Err(exchange.report_release(error)),
     }
 }
 
