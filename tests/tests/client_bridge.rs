@@ -283,6 +283,46 @@ async fn cookies_and_decoding_work_the_same_over_http2() {
     assert_pool(&client, 1);
 }
 
+/// A client that speaks only HTTP/2 with prior knowledge adds no `Connection` header (HTTP/2
+/// forbids it); one that may speak HTTP/1.1 adds `Connection: keep-alive`, as OkHttp does.
+#[tokio::test]
+async fn only_a_client_that_may_speak_http1_adds_connection_keep_alive() {
+    for http2_only in [true, false] {
+        let (server, builder) = match http2_only {
+            true => h2c_server_and_client().await,
+            false => (
+                MockWebServer::start().await.unwrap(),
+                builder_for(&["a.test"]),
+            ),
+        };
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let client = builder
+            .network_layer(tower::util::MapRequestLayer::new(
+                move |request: http::Request<RequestBody>| {
+                    let connection = request.headers().get("connection").cloned();
+                    record.lock().unwrap().push(connection);
+                    request
+                },
+            ))
+            .build()
+            .unwrap();
+        server.enqueue(MockResponse::new().body("x"));
+        let response = client
+            .get(url(&server, "a.test", "/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.text().await.unwrap(), "x");
+        let expected = (!http2_only).then(|| http::HeaderValue::from_static("keep-alive"));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [expected],
+            "http2_only: {http2_only}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_host_header_set_by_the_caller_becomes_the_http2_authority() {
     let (server, builder) = h2c_server_and_client().await;

@@ -20,8 +20,8 @@ use crate::stack::{ApplicationSeam, CoreService, MaybeCache, NetworkSeam, Seam};
 use crate::uri_authority::HostPort;
 use crate::{
     Body, BoxError, Call, CallContext, CallServer, ClientBuilder, ConnectionPool, Dispatcher,
-    Error, ErrorKind, EventListener, IntoUrl, NoEvents, RequestBody, RequestBuilder, Response,
-    TimingsRecorder,
+    Error, ErrorKind, EventListener, IntoUrl, NoEvents, Protocol, RequestBody, RequestBuilder,
+    Response, TimingsRecorder,
 };
 
 /// The listener of calls on a client without a listener factory: one for the process.
@@ -77,6 +77,8 @@ pub(crate) fn build_client(mut settings: Settings) -> Result<Client, Error> {
         .tls(connect.tls().clone())
         .route_database(connect.route_database().clone());
 
+    // A client that speaks only HTTP/2 with prior knowledge sends every request over HTTP/2.
+    let http2_only = connect.settings.protocols == [Protocol::H2PriorKnowledge];
     let call_server: NetworkSeam = Seam::Direct(CallServer::new());
     let network = match &settings.network {
         Some(layers) => layers(call_server),
@@ -87,7 +89,8 @@ pub(crate) fn build_client(mut settings: Settings) -> Result<Client, Error> {
         Some(cache) => MaybeCache::Cached(cache.layer(connect)),
         None => MaybeCache::Direct(connect),
     };
-    let core = settings.follow_up.layer(settings.bridge.layer(cached));
+    let bridge = settings.bridge.clone().http2_only(http2_only);
+    let core = settings.follow_up.layer(bridge.layer(cached));
     let core: CoreService = tower::util::MapResponse::new(core, into_client_body as fn(_) -> _);
     let stack = match &settings.application {
         Some(layers) => layers(Seam::Direct(core)),

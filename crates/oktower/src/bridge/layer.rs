@@ -15,6 +15,10 @@ pub(super) struct BridgeConfig {
     pub(super) user_agent: HeaderValue,
     pub(super) cookie_jar: Option<Arc<dyn CookieJar>>,
     pub(super) max_decompressed_size: Option<u64>,
+    /// Every request goes over HTTP/2 (the client speaks only HTTP/2 with prior knowledge):
+    /// the bridge treats them as HTTP/2 requests, adding no `Connection` header, which
+    /// HTTP/2 forbids and the call server would have to take off again.
+    pub(super) http2_only: bool,
 }
 
 impl Default for BridgeConfig {
@@ -23,6 +27,7 @@ impl Default for BridgeConfig {
             user_agent: DEFAULT_USER_AGENT,
             cookie_jar: None,
             max_decompressed_size: Some(DEFAULT_MAX_DECOMPRESSED_SIZE),
+            http2_only: false,
         }
     }
 }
@@ -33,6 +38,7 @@ impl fmt::Debug for BridgeConfig {
             .field("user_agent", &self.user_agent)
             .field("cookie_jar", &self.cookie_jar.is_some())
             .field("max_decompressed_size", &self.max_decompressed_size)
+            .field("http2_only", &self.http2_only)
             .finish()
     }
 }
@@ -85,6 +91,15 @@ impl BridgeLayer {
     /// error naming the URL and the limit. Default: [`DEFAULT_MAX_DECOMPRESSED_SIZE`].
     pub fn max_decompressed_size(mut self, limit: Option<u64>) -> Self {
         Arc::make_mut(&mut self.config).max_decompressed_size = limit;
+        self
+    }
+
+    /// Whether every request goes over HTTP/2 (a client that speaks only HTTP/2 with prior
+    /// knowledge): the requests get no `Connection: keep-alive`.
+    pub(crate) fn http2_only(mut self, http2_only: bool) -> Self {
+        if self.config.http2_only != http2_only {
+            Arc::make_mut(&mut self.config).http2_only = http2_only;
+        }
         self
     }
 }

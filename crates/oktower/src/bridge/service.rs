@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::{Method, Request, Response, Version};
 use http_body::Body;
 use tower_service::Service;
 
@@ -100,7 +100,11 @@ where
         let head = RequestHead {
             method: &parts.method,
             uri: &parts.uri,
-            version: parts.version,
+            version: if config.http2_only {
+                Version::HTTP_2
+            } else {
+                parts.version
+            },
             body: BodyLength::of(&body),
         };
         let decompress =
