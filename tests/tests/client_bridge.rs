@@ -284,9 +284,10 @@ async fn cookies_and_decoding_work_the_same_over_http2() {
 }
 
 /// A client that speaks only HTTP/2 with prior knowledge adds no `Connection` header (HTTP/2
-/// forbids it); one that may speak HTTP/1.1 adds `Connection: keep-alive`, as OkHttp does.
+/// forbids it) and no `Host` (`:authority` says it); one that may speak HTTP/1.1 adds both,
+/// as OkHttp does.
 #[tokio::test]
-async fn only_a_client_that_may_speak_http1_adds_connection_keep_alive() {
+async fn only_a_client_that_may_speak_http1_adds_host_and_connection_keep_alive() {
     for http2_only in [true, false] {
         let (server, builder) = match http2_only {
             true => h2c_server_and_client().await,
@@ -300,8 +301,12 @@ async fn only_a_client_that_may_speak_http1_adds_connection_keep_alive() {
         let client = builder
             .network_layer(tower::util::MapRequestLayer::new(
                 move |request: http::Request<RequestBody>| {
-                    let connection = request.headers().get("connection").cloned();
-                    record.lock().unwrap().push(connection);
+                    let headers = request.headers();
+                    let seen = (
+                        headers.get("host").cloned(),
+                        headers.get("connection").cloned(),
+                    );
+                    record.lock().unwrap().push(seen);
                     request
                 },
             ))
@@ -314,12 +319,23 @@ async fn only_a_client_that_may_speak_http1_adds_connection_keep_alive() {
             .await
             .unwrap();
         assert_eq!(response.text().await.unwrap(), "x");
-        let expected = (!http2_only).then(|| http::HeaderValue::from_static("keep-alive"));
+        let host = http::HeaderValue::from_str(&format!("a.test:{}", server.port())).unwrap();
+        let expected = match http2_only {
+            true => (None, None),
+            false => (
+                Some(host),
+                Some(http::HeaderValue::from_static("keep-alive")),
+            ),
+        };
         assert_eq!(
             *seen.lock().unwrap(),
             [expected],
             "http2_only: {http2_only}"
         );
+        // The server hears the authority either way.
+        let recorded = next_request(&server).await;
+        let hosts: Vec<_> = recorded.header_all("host").collect();
+        assert_eq!(hosts, [&format!("a.test:{}", server.port())]);
     }
 }
 

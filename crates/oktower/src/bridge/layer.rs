@@ -16,8 +16,8 @@ pub(super) struct BridgeConfig {
     pub(super) cookie_jar: Option<Arc<dyn CookieJar>>,
     pub(super) max_decompressed_size: Option<u64>,
     /// Every request goes over HTTP/2 (the client speaks only HTTP/2 with prior knowledge):
-    /// the bridge treats them as HTTP/2 requests, adding no `Connection` header, which
-    /// HTTP/2 forbids and the call server would have to take off again.
+    /// the bridge treats them as HTTP/2 requests, adding no `Connection` header (HTTP/2 forbids
+    /// it) and no `Host` (`:authority` says it), which the call server would take off again.
     pub(super) http2_only: bool,
 }
 
@@ -95,7 +95,7 @@ impl BridgeLayer {
     }
 
     /// Whether every request goes over HTTP/2 (a client that speaks only HTTP/2 with prior
-    /// knowledge): the requests get no `Connection: keep-alive`.
+    /// knowledge): the requests get no `Connection: keep-alive` and no `Host`.
     pub(crate) fn http2_only(mut self, http2_only: bool) -> Self {
         if self.config.http2_only != http2_only {
             Arc::make_mut(&mut self.config).http2_only = http2_only;

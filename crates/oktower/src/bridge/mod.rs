@@ -11,7 +11,8 @@
 //!   PATCH, PROPPATCH and REPORT), or `Transfer-Encoding: chunked` on HTTP/1.1 for a body of
 //!   unknown length (a `Content-Length` the user set for a stream is kept);
 //! - `Host`: the URL's host, IPv6 literals bracketed, with the port only when it is not the
-//!   scheme's default;
+//!   scheme's default (not on a request known to go over HTTP/2, as from a client that speaks
+//!   only HTTP/2 with prior knowledge: `:authority` says it);
 //! - `Connection: keep-alive`, on HTTP/1 only;
 //! - `Accept-Encoding: gzip, deflate, br, zstd` when the request has neither
 //!   `Accept-Encoding` nor `Range`;

@@ -60,7 +60,8 @@ pub(super) struct RequestHead<'a> {
 ///   `Transfer-Encoding: chunked` on HTTP/1.1 — but a `Content-Length` the user set for a
 ///   stream is kept;
 /// - `Host` when absent: the URI's host, bracketed if IPv6, with the port only when it is not
-///   the scheme's default;
+///   the scheme's default; not for a request known to go over HTTP/2, whose `:authority`
+///   says it (RFC 9113 §8.3.1; the call server takes the header off HTTP/2 requests anyway);
 /// - `Connection: keep-alive` when absent, on HTTP/1 only (HTTP/2 forbids the header);
 /// - `Accept-Encoding: gzip, deflate, br, zstd` when the request has neither `Accept-Encoding`
 ///   nor `Range`;
@@ -80,6 +81,7 @@ pub(super) fn add_request_headers(
     let present = Present::in_headers(headers);
     set_body_framing(request, headers);
     if !present.host
+        && request.version <= Version::HTTP_11
         && let Some(host) = host_header(request.uri)
     {
         headers.insert(HOST, host);

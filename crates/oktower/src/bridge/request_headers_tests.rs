@@ -129,7 +129,7 @@ fn range_disables_accept_encoding() {
 }
 
 #[test]
-fn connection_is_only_for_http_1() {
+fn host_and_connection_are_only_for_http_1() {
     let url = uri("https://example.com/");
     for (version, expected) in [
         (Version::HTTP_10, true),
@@ -143,6 +143,7 @@ fn connection_is_only_for_http_1() {
         };
         let (headers, _) = apply(&request, &[]);
         assert_eq!(headers.contains_key(CONNECTION), expected, "{version:?}");
+        assert_eq!(headers.contains_key(HOST), expected, "{version:?}");
     }
 }
 
