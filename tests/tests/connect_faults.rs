@@ -94,6 +94,71 @@ fn expecting_continue(url: &str, body: &'static str) -> http::Request<oktower::R
 
 // ---- HTTP/2 ----
 
+/// Each stream's wait for its response head is timed on the connection's one watchdog: two
+/// stalled streams time out after the read timeout, each counted from its own start, while a
+/// stream that gets its answer meanwhile succeeds on the same connection.
+#[tokio::test(start_paused = true)]
+async fn stalled_http2_streams_time_out_while_the_others_answer() {
+    let server = MockWebServer::builder()
+        .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
+        .dispatcher(|request: &oktower_testkit::RecordedRequest| {
+            match request.path().starts_with("/slow") {
+                true => MockResponse::new()
+                    .body("late")
+                    .headers_delay(Duration::from_secs(3600)),
+                false => MockResponse::new().body("fast"),
+            }
+        })
+        .start()
+        .await
+        .unwrap();
+    let setup = Setup::with(server, |b| {
+        b.protocols(&[Protocol::H2PriorKnowledge])
+            .connect_timeout(None)
+            .read_timeout(Duration::from_secs(1))
+    });
+    let url = |path: &str| setup.server.url_with_host("http", "a.test", path);
+    let mut stack = setup.stack.clone();
+    let first = send(&mut stack, get(&url("/fast"))).await.unwrap();
+    let started = Instant::now();
+    let slow = |path: String, after: Duration| {
+        let mut stack = setup.stack.clone();
+        async move {
+            tokio::time::sleep(after).await;
+            let error = send(&mut stack, get(&path)).await.err().unwrap();
+            (error, started.elapsed())
+        }
+    };
+    let fast = |after: Duration| {
+        let mut stack = setup.stack.clone();
+        let path = url("/fast");
+        async move {
+            tokio::time::sleep(after).await;
+            send(&mut stack, get(&path)).await.unwrap()
+        }
+    };
+    let ((early, early_at), (late, late_at), answered, answered_later) = tokio::join!(
+        slow(url("/slow/1"), Duration::ZERO),
+        slow(url("/slow/2"), Duration::from_millis(400)),
+        fast(Duration::from_millis(200)),
+        fast(Duration::from_millis(1200)),
+    );
+    for error in [&early, &late] {
+        assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
+        assert!(
+            error.message().contains("waiting for the response"),
+            "{error}"
+        );
+    }
+    assert_eq!(early_at, Duration::from_secs(1));
+    assert_eq!(late_at, Duration::from_millis(1400));
+    assert_eq!(answered.body, "fast");
+    assert_eq!(answered.info.id(), first.info.id());
+    // A timed-out stream retires its connection from new exchanges, as before.
+    assert_eq!(answered_later.body, "fast");
+    assert_ne!(answered_later.info.id(), first.info.id());
+}
+
 #[tokio::test]
 async fn http2_with_prior_knowledge_shares_one_cleartext_connection() {
     let setup = Setup::h2c(|b| b.default_response(MockResponse::new().body("h2c"))).await;

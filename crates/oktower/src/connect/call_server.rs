@@ -123,7 +123,7 @@ fn send_prepared(
             ));
         }
         let sending = sending::start_sending(&mut lease, wire);
-        let timer = lease.reusable_timer();
+        let timer = lease.head_timer();
         let read_timeout = exchange.read_timeout();
         let outcome =
             HeadTimeout::new(sending, read_timeout, started, tracker.as_deref(), timer).await;

@@ -14,7 +14,8 @@ use hyper::client::conn::TrySendError;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
-use crate::connection::lease::{Lease, LeasedSender};
+use crate::connection::lease::{HeadTimer, Lease, LeasedSender};
+use crate::connection::stream_deadlines::StreamDeadline;
 use crate::connection::wire_body::{BodyTracker, WireBody};
 use crate::deadline::deadline_after;
 use crate::{Error, ErrorKind};
@@ -106,14 +107,16 @@ where
 pin_project! {
     /// Waits for the response head within the read timeout, counted from the latest progress
     /// of the request body (from `started` without one). It uses the connection's own timer
-    /// when it has one (HTTP/1); otherwise a timer is created only when the head is not there
-    /// at the first poll.
+    /// (HTTP/1) or its stream deadlines (HTTP/2) when it has them; otherwise a timer is created
+    /// only when the head is not there at the first poll.
     pub(super) struct HeadTimeout<'t, F> {
         #[pin]
         sending: F,
         #[pin]
         timer: Option<Sleep>,
-        connection_timer: Option<&'t mut Pin<Box<Sleep>>>,
+        head_timer: HeadTimer<'t>,
+        // The deadline registered with the HTTP/2 connection's stream deadlines.
+        registered: Option<StreamDeadline<'t>>,
         limit: Option<Duration>,
         started: Instant,
         tracker: Option<&'t BodyTracker>,
@@ -126,12 +129,13 @@ impl<'t, F: Future> HeadTimeout<'t, F> {
         limit: Option<Duration>,
         started: Instant,
         tracker: Option<&'t BodyTracker>,
-        connection_timer: Option<&'t mut Pin<Box<Sleep>>>,
+        head_timer: HeadTimer<'t>,
     ) -> Self {
         HeadTimeout {
             sending,
             timer: None,
-            connection_timer,
+            head_timer,
+            registered: None,
             limit,
             started,
             tracker,
@@ -157,13 +161,26 @@ impl<F: Future> Future for HeadTimeout<'_, F> {
                 .map_or(started, BodyTracker::last_progress)
                 .max(started);
             let deadline = deadline_after(base, limit);
-            let mut timer = match (
-                this.connection_timer.as_mut(),
-                this.timer.as_mut().as_pin_mut(),
-            ) {
-                (Some(timer), _) => timer.as_mut(),
-                (None, Some(timer)) => timer,
-                (None, None) => {
+            let mut timer = match (&mut *this.head_timer, this.timer.as_mut().as_pin_mut()) {
+                (HeadTimer::Streams(deadlines), _) => {
+                    let Some(registered) = this.registered else {
+                        *this.registered = Some(deadlines.register(deadline, cx.waker()));
+                        return Poll::Pending;
+                    };
+                    if !registered.poll_expired(cx.waker()) {
+                        return Poll::Pending;
+                    }
+                    // The registered deadline passed; the body's progress may have moved the
+                    // deadline since, and it is registered again.
+                    *this.registered = None;
+                    if deadline <= Instant::now() {
+                        return Poll::Ready(Err(head_timeout(limit, tracker)));
+                    }
+                    continue;
+                }
+                (HeadTimer::Connection(timer), _) => timer.as_mut(),
+                (HeadTimer::Own, Some(timer)) => timer,
+                (HeadTimer::Own, None) => {
                     this.timer.set(Some(tokio::time::sleep_until(deadline)));
                     continue;
                 }

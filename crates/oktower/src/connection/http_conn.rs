@@ -12,6 +12,7 @@ use tokio::task::AbortHandle;
 
 use super::h2_settings::{PeerSettings, SettingsTap};
 use super::lease::{H1Parts, LeasedSender};
+use super::stream_deadlines::StreamDeadlines;
 use super::tcp::BoxedIo;
 use super::wire_body::WireBody;
 use super::write_timeout::WriteTimeout;
@@ -47,6 +48,9 @@ pub(crate) struct RealConnection {
     /// For HTTP/2: the sender (cloned per exchange) and the server's settings.
     pub(crate) h2: Option<(H2Sender, Arc<PeerSettings>)>,
     task: AbortHandle,
+    /// For HTTP/2 with a read timeout: its streams' response-head deadlines, watched by one
+    /// task.
+    pub(crate) stream_deadlines: Option<StreamDeadlines>,
     /// Exchanges that completed on it (OkHttp's `successCount`).
     successes: AtomicU32,
     /// `REFUSED_STREAM` resets seen (OkHttp's `refusedStreamCount`).
@@ -175,6 +179,7 @@ pub(crate) async fn handshake(
                     described,
                     h2: None,
                     task: task.abort_handle(),
+                    stream_deadlines: None,
                     successes: AtomicU32::new(0),
                     refused_streams: AtomicU32::new(0),
                     pool_position: AtomicUsize::new(0),
@@ -252,10 +257,16 @@ async fn handshake_h2(
         }
     }
     let first = LeasedSender::H2(sender.clone());
+    let stream_deadlines = settings.read_timeout.map(|_| {
+        let (deadlines, watchdog) = StreamDeadlines::new();
+        tokio::spawn(watchdog);
+        deadlines
+    });
     let connection = RealConnection {
         described,
         h2: Some((sender, peer)),
         task: guard.disarm(),
+        stream_deadlines,
         successes: AtomicU32::new(0),
         refused_streams: AtomicU32::new(0),
         pool_position: AtomicUsize::new(0),

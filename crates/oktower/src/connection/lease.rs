@@ -7,6 +7,7 @@ use tokio::time::Sleep;
 
 use super::http_conn::{H1Sender, H2Sender, RealConnection};
 use super::pool::PoolInner;
+use super::stream_deadlines::StreamDeadlines;
 
 /// The sender an exchange uses: the HTTP/1 connection's only one, or a clone of the HTTP/2
 /// connection's.
@@ -27,6 +28,16 @@ pub(crate) struct H1Parts {
     /// Made with the connection (on its runtime, which the connection cannot outlive) when
     /// the connection has a read timeout.
     pub(crate) timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// What times an exchange's wait for its response head.
+pub(crate) enum HeadTimer<'a> {
+    /// The HTTP/1 connection's read-timeout timer.
+    Connection(&'a mut Pin<Box<Sleep>>),
+    /// The HTTP/2 connection's stream deadlines.
+    Streams(&'a StreamDeadlines),
+    /// A timer of the exchange's own, made if it waits.
+    Own,
 }
 
 /// A connection lent by the pool. Dropping the lease gives the connection back: an HTTP/1
@@ -73,6 +84,20 @@ impl Lease {
         match &mut self.sender {
             Some(LeasedSender::H1(parts)) => parts.timer.as_mut(),
             _ => None,
+        }
+    }
+
+    /// What times the wait for the response head: the HTTP/1 connection's timer, or the
+    /// HTTP/2 connection's stream deadlines, when the connection has a read timeout.
+    pub(crate) fn head_timer(&mut self) -> HeadTimer<'_> {
+        match &mut self.sender {
+            Some(LeasedSender::H1(H1Parts {
+                timer: Some(timer), ..
+            })) => HeadTimer::Connection(timer),
+            _ => match &self.connection.stream_deadlines {
+                Some(deadlines) => HeadTimer::Streams(deadlines),
+                None => HeadTimer::Own,
+            },
         }
     }
 

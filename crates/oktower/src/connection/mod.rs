@@ -16,6 +16,7 @@ pub(crate) mod pool;
 mod route_database;
 pub(crate) mod route_selector;
 pub(crate) mod socks5;
+pub(crate) mod stream_deadlines;
 pub(crate) mod tcp;
 mod tls_connect;
 pub(crate) mod tunnel;
