@@ -105,7 +105,7 @@ impl ResponseBody {
             progress: Progress::new(reusable),
             wait: None,
         };
-        if reading.incoming.is_end_stream() {
+        if at_end(&reading.incoming) {
             reading.start();
             reading.finish();
             return ResponseBody { inner: None };
@@ -119,6 +119,12 @@ impl ResponseBody {
     pub fn empty() -> Self {
         ResponseBody { inner: None }
     }
+}
+
+/// Whether `incoming` is at its end. A body that still announces bytes to come is not; only
+/// otherwise is the connection asked (for HTTP/2 that takes the stream store's lock).
+fn at_end(incoming: &Incoming) -> bool {
+    incoming.size_hint().lower() == 0 && incoming.is_end_stream()
 }
 
 impl Reading {
@@ -217,7 +223,7 @@ impl Body for ResponseBody {
                 if let Some(wait) = &mut reading.wait {
                     wait.last_progress = Instant::now();
                 }
-                if reading.incoming.is_end_stream() {
+                if at_end(&reading.incoming) {
                     reading.finish();
                     this.inner = None;
                 }
