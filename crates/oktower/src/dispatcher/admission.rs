@@ -21,6 +21,7 @@
 //! is reached. So a call that arrives while both limits have room is admitted at once without
 //! overtaking anyone.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// The identity of one call in the dispatcher, in arrival order.
@@ -75,9 +76,12 @@ pub(crate) struct Admission<T> {
     next_id: CallId,
     /// When the host map reaches this size, idle hosts are dropped from it.
     sweep_at: usize,
-    /// The slot of the host the last call arrived for: a call to the same host (the common
-    /// case) finds it by comparing names, without hashing. Never a freed slot.
+    /// The slot of the host the last call arrived for, and the key it arrived with (its host,
+    /// or the authority the host was found in): a call with the same key (the common case)
+    /// finds it by comparing the keys, without finding the host or hashing it. Never a freed
+    /// slot.
     last_host: Option<usize>,
+    last_key: String,
 }
 
 #[derive(Debug, Default)]
@@ -116,6 +120,7 @@ impl<T> Admission<T> {
             next_id: 0,
             sweep_at: MIN_SWEEP_AT,
             last_host: None,
+            last_key: String::new(),
         }
     }
 
@@ -147,19 +152,35 @@ impl<T> Admission<T> {
             .map_or(0, |&slot| self.hosts[slot].running)
     }
 
-    /// A new call to `host` (already lower-cased) carrying `payload` arrives: it runs at once
-    /// when both limits have room, and waits at the end of its host's queue otherwise.
+    /// A new call to `host` (already lower-cased) carrying `payload` arrives.
+    #[cfg(test)]
     pub(crate) fn arrive(&mut self, host: &str, payload: T) -> Arrival {
+        self.arrive_keyed(host, |host| host.into(), payload)
+    }
+
+    /// A new call carrying `payload` arrives for the host `host_of` finds (lower-cased) in
+    /// `key` (the call's authority; a call with the same key as the last one is not asked for
+    /// its host): it runs at once when both limits have room, and waits at the end of its
+    /// host's queue otherwise.
+    pub(crate) fn arrive_keyed<'k>(
+        &mut self,
+        key: &'k str,
+        host_of: impl FnOnce(&'k str) -> Cow<'k, str>,
+        payload: T,
+    ) -> Arrival {
         let id = self.next_id;
         self.next_id += 1;
         let host_slot = match self.last_host {
-            Some(slot) if *self.hosts[slot].name == *host => slot,
+            Some(slot) if self.last_key == key => slot,
             _ => {
-                let slot = match self.host_slots.get(host) {
+                let host = host_of(key);
+                let slot = match self.host_slots.get(&*host) {
                     Some(&slot) => slot,
-                    None => self.add_host(host),
+                    None => self.add_host(&host),
                 };
                 self.last_host = Some(slot);
+                self.last_key.clear();
+                self.last_key.push_str(key);
                 slot
             }
         };

@@ -489,3 +489,35 @@ fn a_host_arriving_again_after_sweeps_counts_against_itself() {
     assert!(busy.iter().all(|key| core.leave(*key, |_, _| {}).is_some()));
     assert_eq!(core.running_count(), 1);
 }
+
+/// Calls keyed by their authority count against the host found in it: two authorities of one
+/// host share its limit, and a call with the last call's key (found without asking for the
+/// host) counts against the same host, also after a sweep freed the remembered slot.
+#[test]
+fn calls_keyed_by_authority_count_against_their_host() {
+    let mut core: Admission<()> = Admission::new(1000, 2);
+    let asked = std::cell::Cell::new(0);
+    let host_of = |authority: &'static str| -> Cow<'static, str> {
+        asked.set(asked.get() + 1);
+        Cow::Borrowed(authority.split(':').next().unwrap_or(""))
+    };
+    assert!(core.arrive_keyed("a.test:80", host_of, ()).admitted);
+    assert!(core.arrive_keyed("a.test:81", host_of, ()).admitted);
+    assert_eq!(asked.get(), 2);
+    assert!(!core.arrive_keyed("a.test:81", host_of, ()).admitted);
+    assert_eq!(
+        asked.get(),
+        2,
+        "the same key as the last call's: the host is remembered"
+    );
+    assert_eq!(core.running_for("a.test"), 2);
+    // Other hosts come and go until sweeps free slots; the remembered one is then forgotten.
+    for n in 0..MIN_SWEEP_AT * 3 {
+        let arrival = core.arrive(&format!("h{n}"), ());
+        assert!(core.leave(arrival.key, |_, _| {}).is_some());
+    }
+    let last = core.arrive("b.test", ());
+    assert!(core.leave(last.key, |_, _| {}).is_some());
+    assert!(!core.arrive_keyed("a.test:81", host_of, ()).admitted);
+    assert_eq!(core.running_for("a.test"), 2);
+}

@@ -7,7 +7,6 @@ use std::task::Poll;
 use http::Uri;
 
 use super::Dispatcher;
-use super::service::host_key;
 use super::shared::Registration;
 use crate::{CallContext, Error};
 
@@ -30,8 +29,7 @@ impl Dispatcher {
     /// `dispatcher_queue_start` and `dispatcher_queue_end`. The caller races this future with
     /// the call's cancellation and timeout; dropping it leaves the queue.
     pub(crate) async fn admit(&self, uri: &Uri, context: &CallContext) -> Result<Slot, Error> {
-        let host = host_key(uri);
-        let (registration, admitted) = self.shared().arrive(&host, context.clone());
+        let (registration, admitted) = self.shared().arrive(uri, context.clone());
         if admitted {
             return Ok(registration);
         }

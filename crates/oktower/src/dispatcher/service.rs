@@ -95,22 +95,22 @@ where
                 context
             }
         };
-        let host = host_key(request.uri());
-        let (registration, admitted) = self.dispatcher.shared().arrive(&host, context.clone());
+        let (registration, admitted) = self
+            .dispatcher
+            .shared()
+            .arrive(request.uri(), context.clone());
         // A queued call waits on its token; an admitted one needs none.
         let canceled = (!admitted).then(|| context.cancel_token().clone());
         ResponseFuture::new(registration, canceled, self.inner.clone(), request)
     }
 }
 
-/// The key a request counts against: its URI's host, lower-cased (borrowed when it already
-/// is), or `""` when it has none. The host is what [`http::Uri::host`] returns (after any
-/// `user@`, up to the port; an IPv6 literal with its brackets), as the shared
+/// The key a call counts against: the host of its URI's `authority`, lower-cased (borrowed
+/// when it already is), or `""` without one. The host is what [`http::Uri::host`] returns
+/// (after any `user@`, up to the port; an IPv6 literal with its brackets), as the shared
 /// [`HostPort`] split finds it.
-pub(super) fn host_key(uri: &http::Uri) -> Cow<'_, str> {
-    let host = uri
-        .authority()
-        .map_or("", |authority| HostPort::host_of(authority.as_str()));
+pub(super) fn host_key(authority: &str) -> Cow<'_, str> {
+    let host = HostPort::host_of(authority);
     if host.bytes().any(|byte| byte.is_ascii_uppercase()) {
         Cow::Owned(host.to_ascii_lowercase())
     } else {
@@ -121,6 +121,23 @@ pub(super) fn host_key(uri: &http::Uri) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::host_key;
+
+    fn authority_of(uri: &http::Uri) -> &str {
+        uri.authority().map_or("", |authority| authority.as_str())
+    }
+
+    proptest::proptest! {
+        /// Any authority `http` accepts, made of the characters that matter to the split and
+        /// to the case: the key is `http`'s host, lower-cased.
+        #[test]
+        fn any_authority_gives_http_host_lower_cased(text in "[a-cA-C0-9@:\\[\\]]{0,16}") {
+            let Ok(parsed) = format!("http://{text}/").parse::<http::Uri>() else {
+                return Ok(());
+            };
+            let expected = parsed.host().unwrap_or("").to_ascii_lowercase();
+            proptest::prop_assert_eq!(host_key(authority_of(&parsed)), expected);
+        }
+    }
 
     /// `host_key` finds the same host as `http::Uri::host`, lower-cased.
     #[test]
@@ -136,10 +153,14 @@ mod tests {
             "http://h/",
             "/relative/only",
             "http://127.0.0.1:9/",
+            "http://Upper.Test/",
+            "http://user:Pass@Host.Test:81/",
+            "http://user@[::1]:8080/",
+            "http://a:1@b/",
         ] {
             let parsed: http::Uri = uri.parse().unwrap();
             let expected = parsed.host().unwrap_or("").to_ascii_lowercase();
-            let key = host_key(&parsed);
+            let key = host_key(authority_of(&parsed));
             assert_eq!(key, expected, "{uri}");
             let lower = !parsed
                 .host()

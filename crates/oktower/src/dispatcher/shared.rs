@@ -8,6 +8,7 @@ use std::task::Waker;
 use tokio::sync::Notify;
 
 use super::admission::{Admission, CallId, CallKey};
+use super::service::host_key;
 use crate::CallContext;
 
 /// The callback run each time the dispatcher becomes idle.
@@ -73,18 +74,22 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers a call to `host` (lower-cased) with `context`: it runs at once (`true`) or
-    /// waits (`false`).
+    /// Registers a call to `uri`'s host with `context`: it runs at once (`true`) or waits
+    /// (`false`).
     pub(crate) fn arrive(
         self: &Arc<Self>,
-        host: &str,
+        uri: &http::Uri,
         context: CallContext,
     ) -> (Registration, bool) {
         let call = Call {
             context,
             waker: None,
         };
-        let arrival = self.lock().admission.arrive(host, call);
+        let authority = uri.authority().map_or("", |authority| authority.as_str());
+        let arrival = self
+            .lock()
+            .admission
+            .arrive_keyed(authority, host_key, call);
         let registration = Registration {
             shared: self.clone(),
             key: arrival.key,
