@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tower_service::Service;
 
 use super::exchange::Exchange;
+use super::head_names;
 use super::response_body::ResponseBody;
 use super::sending::{self, HeadTimeout, SendError};
 use super::wire_error::{Awaited, StreamReset, from_hyper};
@@ -233,7 +234,12 @@ fn prepare(request: Request<RequestBody>, exchange: &Exchange) -> Prepared {
     let original_version = parts.version;
     let mut original_extensions = None;
     let multiplexed = info.protocol().is_multiplexed();
-    let connection = RequestConnection::of(&parts.headers);
+    let [has_connection, has_expect] = head_names::present(&parts.headers, [&CONNECTION, &EXPECT]);
+    let connection = if has_connection {
+        RequestConnection::of(&parts.headers)
+    } else {
+        RequestConnection::NONE
+    };
     let request_close = connection.close;
     if multiplexed {
         parts.version = Version::HTTP_2;
@@ -256,7 +262,7 @@ fn prepare(request: Request<RequestBody>, exchange: &Exchange) -> Prepared {
             parts.headers.insert(PROXY_AUTHORIZATION, value);
         }
     }
-    let expect_continue = !multiplexed && expects_continue(&parts.headers);
+    let expect_continue = !multiplexed && has_expect && expects_continue(&parts.headers);
     let tracker =
         (!body.is_end_stream()).then(|| BodyTracker::new(listener.clone(), expect_continue));
     // One clock read for the timings, the read timeout and the response times.
@@ -392,12 +398,18 @@ fn finish(
         None => listener.response_headers_end(&parts),
     }
     let multiplexed = info.protocol().is_multiplexed();
-    let reusable = multiplexed
-        || !(request_close
+    let reusable = multiplexed || {
+        let [has_connection, has_length, has_encoding] = head_names::present(
+            &parts.headers,
+            [&CONNECTION, &CONTENT_LENGTH, &TRANSFER_ENCODING],
+        );
+        let says = |token| has_connection && has_token(&parts.headers, token);
+        !(request_close
             || abandoned_body
-            || has_token(&parts.headers, "close")
-            || (parts.version == Version::HTTP_10 && !has_token(&parts.headers, "keep-alive"))
-            || is_close_delimited(parts.status, &parts.headers));
+            || says("close")
+            || (parts.version == Version::HTTP_10 && !says("keep-alive"))
+            || is_close_delimited(parts.status, has_length || has_encoding))
+    };
     let mut extensions = spare_extensions.unwrap_or_default();
     extensions.clear();
     extensions.extend(std::mem::take(&mut parts.extensions));
@@ -481,12 +493,13 @@ fn check_bodiless(status: StatusCode, headers: &HeaderMap, address: &Address) ->
     )
 }
 
-/// An HTTP/1 response whose body ends with the connection.
-fn is_close_delimited(status: StatusCode, headers: &HeaderMap) -> bool {
+/// An HTTP/1 response whose body ends with the connection: one that may have a body and has
+/// neither `Content-Length` nor `Transfer-Encoding` (`framed` says whether it has either).
+fn is_close_delimited(status: StatusCode, framed: bool) -> bool {
     let bodiless = status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
-    !bodiless && !headers.contains_key(CONTENT_LENGTH) && !headers.contains_key(TRANSFER_ENCODING)
+    !bodiless && !framed
 }
 
 /// Whether a `Connection` header lists `token` (ASCII case-insensitively).
@@ -514,6 +527,12 @@ struct RequestConnection {
 }
 
 impl RequestConnection {
+    /// A request without `Connection` headers.
+    const NONE: RequestConnection = RequestConnection {
+        close: false,
+        only_keep_alive: false,
+    };
+
     fn of(headers: &HeaderMap) -> Self {
         let mut count = 0;
         let mut close = false;

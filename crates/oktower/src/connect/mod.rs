@@ -25,6 +25,7 @@
 mod call_server;
 mod direct;
 mod exchange;
+mod head_names;
 mod layer;
 mod read_deadline;
 mod response_body;
