@@ -29,10 +29,10 @@ pub fn run(options: &RunOptions, server_exe: &Path) -> Result<Report, BoxError> 
     let mut server = ServerProcess::spawn(server_exe, options.server_threads)?;
     let info = server.info().clone();
     let runtime = client_runtime(options.worker_threads)?;
-    let clients = options.clients();
     let rounds = options.rounds();
     let mut scenarios = Vec::new();
     for scenario in options.scenarios() {
+        let clients = options.clients(scenario);
         let requests = options.requests(scenario);
         let mut outcomes: BTreeMap<ClientKind, Vec<RoundOutcome>> = BTreeMap::new();
         for round in 0..rounds {

@@ -44,7 +44,7 @@ pub struct RunOptions {
         value_delimiter = ','
     )]
     pub scenarios: Vec<Scenario>,
-    /// Clients to run (default: all four).
+    /// Clients to run (default: all four, and on S2 and S3 also oktower-connect).
     #[arg(long = "client", value_enum, value_delimiter = ',')]
     pub clients: Vec<ClientKind>,
     /// Measured requests per client per round (default: each scenario's own).
@@ -89,13 +89,18 @@ impl RunOptions {
         }
     }
 
-    /// The clients to run.
-    pub fn clients(&self) -> Vec<ClientKind> {
-        if self.clients.is_empty() {
-            ClientKind::ALL.to_vec()
-        } else {
-            self.clients.clone()
+    /// The clients to run on `scenario`: by default the four, and on S2 and S3 (the shapes of
+    /// issue 3's `connect_stack` benchmark) also oktower's connection machinery alone, so that
+    /// its ratio to raw hyper comes from the same interleaved rounds.
+    pub fn clients(&self, scenario: Scenario) -> Vec<ClientKind> {
+        if !self.clients.is_empty() {
+            return self.clients.clone();
         }
+        let mut clients = ClientKind::ALL.to_vec();
+        if matches!(scenario, Scenario::S2 | Scenario::S3) {
+            clients.push(ClientKind::OktowerConnect);
+        }
+        clients
     }
 
     /// Measured requests per client per round for `scenario`.

@@ -83,13 +83,13 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "  {:<11} {:>14} {:>12} {:>9} {:>9} {:>9} {:>9} {:>6}",
+                "  {:<15} {:>12} {:>12} {:>9} {:>9} {:>9} {:>9} {:>6}",
                 "client", "throughput", "CPU µs/req", "CPU/raw", "thr/raw", "p50", "p99", "conns"
             );
             for client in &scenario.clients {
                 let _ = writeln!(
                     out,
-                    "  {:<11} {:>14} {:>12.2} {:>9} {:>9} {:>9} {:>9} {:>6}",
+                    "  {:<15} {:>12} {:>12.2} {:>9} {:>9} {:>9} {:>9} {:>6}",
                     client.kind.name(),
                     throughput_text(scenario.scenario, client.throughput),
                     client.cpu_us_per_request,

@@ -38,8 +38,8 @@ pub enum ClientKind {
     HyperUtil,
     /// reqwest.
     Reqwest,
-    /// oktower's connection machinery alone (`ConnectLayer` over `CallServer`); not in
-    /// [`ALL`](Self::ALL), for profiling issue 3's path.
+    /// oktower's connection machinery alone (`ConnectLayer` over `CallServer`): issue 3's
+    /// path. Not in [`ALL`](Self::ALL); the default run adds it to S2 and S3.
     OktowerConnect,
 }
 
