@@ -1,8 +1,9 @@
 //! oktower's connection machinery alone: `ConnectLayer` over `CallServer` (route, pool
 //! acquire and release, exchange, response body), without the client, dispatcher, follow-up
-//! or bridge layers: issue 3's measurement. The default run adds it to S2 and S3; select it with
-//! `--client oktower-connect` elsewhere (as `benches/callgrind.sh` does). Requests carry only what raw
-//! hyper's carry (the same `Host` header on HTTP/1.1); gzip bodies (S5) are read undecoded.
+//! or bridge layers: issue 3's measurement. The default run adds it to S2 and S3; elsewhere
+//! select it with `--client oktower-connect` (as `benches/callgrind.sh` does). Requests carry
+//! only what raw hyper's carry (the same `Host` header on HTTP/1.1); gzip bodies (S5) are read
+//! undecoded.
 
 use std::sync::Arc;
 use std::time::Duration;
