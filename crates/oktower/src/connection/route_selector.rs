@@ -84,7 +84,9 @@ impl RouteSelector {
         while let Some(proxy) = self.proxies.get(self.next_proxy).cloned() {
             let resolved = self.socket_addrs(&proxy).await;
             self.next_proxy += 1;
-            for socket_addr in resolved? {
+            let resolved = resolved?;
+            routes.reserve_exact(resolved.len());
+            for socket_addr in resolved {
                 let route = Route::new(self.address.clone(), proxy.clone(), socket_addr);
                 if self.database.should_postpone(&route) {
                     self.postponed.push(route);
@@ -116,7 +118,8 @@ impl RouteSelector {
             return Err(self.error(ErrorKind::Builder, message));
         }
         let mut ips = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
+            // One address, in the one list returned.
+            Ok(ip) => return Ok(vec![SocketAddr::new(ip, port)]),
             Err(_) => {
                 self.events.dns_start(host);
                 let ips = self.address.dns().lookup(host).await.map_err(|error| {
