@@ -10,29 +10,15 @@
 # memory `xchg`) instructions `objdump -d` finds in the binary and the libraries it loads.
 #
 # Usage: benches/atomics.sh [SCENARIO] [N]   (default s2 2000; needs valgrind, objdump, python3)
+# Environment: CARGO_TARGET_DIR as usual; KEEP=1 keeps the callgrind.out files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCENARIO="${1:-s2}"
 N="${2:-2000}"
 VALGRIND="${VALGRIND:-/usr/bin/valgrind}"
-TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-
-cargo build --release -p oktower-benches --bin compare >&2
-COMPARE="$TARGET_DIR/release/compare"
-
-WORK="$(mktemp -d)"
-"$COMPARE" serve > "$WORK/server-info" &
-SERVER_PID=$!
-cleanup() {
-    kill "$SERVER_PID" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-for _ in $(seq 100); do
-    grep -q '^oktower-benches-server' "$WORK/server-info" 2>/dev/null && break
-    sleep 0.1
-done
+# shellcheck source=benches/compare_server.sh
+source benches/compare_server.sh
 
 profile() {
     local client="$1" requests="$2"
@@ -51,3 +37,4 @@ for client in raw-hyper oktower-connect oktower; do
         "$WORK/$client.$N.out" "$WORK/$client.$((2 * N)).out" "$N")
     printf '| %s | %s | %s | %s |\n' "${SCENARIO^^}" "$client" "$atomic" "$clock"
 done
+if [ "${KEEP:-0}" = 1 ]; then echo "callgrind files kept in $WORK" >&2; fi

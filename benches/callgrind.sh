@@ -16,23 +16,8 @@ cd "$(dirname "$0")/.."
 
 N="${1:-2000}"
 VALGRIND="${VALGRIND:-/usr/bin/valgrind}"
-TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-
-cargo build --release -p oktower-benches --bin compare >&2
-COMPARE="$TARGET_DIR/release/compare"
-
-WORK="$(mktemp -d)"
-"$COMPARE" serve > "$WORK/server-info" &
-SERVER_PID=$!
-cleanup() {
-    kill "$SERVER_PID" 2>/dev/null || true
-    if [ "${KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-for _ in $(seq 100); do
-    grep -q '^oktower-benches-server' "$WORK/server-info" 2>/dev/null && break
-    sleep 0.1
-done
+# shellcheck source=benches/compare_server.sh
+source benches/compare_server.sh
 
 # Total instructions (Ir) of one client run of `requests` measured requests.
 instructions() {
