@@ -415,6 +415,165 @@ async fn informational_responses_without_a_listener_are_skipped() {
     assert_eq!((got.status, got.body.as_str()), (200, "final"));
 }
 
+/// A streamed body of unknown length: 48 chunks of 64 KiB, the `i`th all bytes `i`.
+struct Chunks(u8);
+
+impl http_body::Body for Chunks {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        let i = self.0;
+        if i == 48 {
+            return std::task::Poll::Ready(None);
+        }
+        self.0 += 1;
+        let chunk = bytes::Bytes::from(vec![i; 65_536]);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+    }
+}
+
+/// Bodies far larger than HTTP/2's initial flow-control windows go both ways whole: a
+/// streamed upload of unknown length, and a download of 4 MiB.
+#[tokio::test]
+async fn http2_bodies_larger_than_the_flow_control_windows_arrive_whole() {
+    let mut setup = Setup::h2c(|b| b).await;
+    let download: Vec<u8> = (0..4 * 1024 * 1024).map(|i: u32| (i % 251) as u8).collect();
+    setup
+        .server
+        .enqueue(MockResponse::new().body(download.clone()));
+    let upload = oktower::RequestBody::streaming(Chunks(0));
+    let request = http::Request::post(setup.url()).body(upload).unwrap();
+    let response = setup.stack.call(request).await.unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(body == download, "{} bytes came back", body.len());
+    let recorded = setup.server.take_request(PATIENCE).await.unwrap();
+    assert_eq!(recorded.body_size(), 48 * 65_536);
+    let sent = recorded.body();
+    assert!((0..48).all(|i| sent[i * 65_536] == i as u8 && sent[i * 65_536 + 65_535] == i as u8));
+    assert_eq!(setup.pool.connection_count(), 1);
+}
+
+#[tokio::test]
+async fn http2_expect_continue_sends_the_body_after_100_continue() {
+    let mut setup = Setup::h2c(|b| b).await;
+    setup.server.enqueue(MockResponse::new().body("done"));
+    let events = Arc::new(Events::default());
+    let request = with_listener(expecting_continue(&setup.url(), "hello"), events.clone());
+    let got = send(&mut setup.stack, request).await.unwrap();
+    assert_eq!(got.body, "done");
+    let recorded = setup.server.take_request(PATIENCE).await.unwrap();
+    assert_eq!(recorded.body_text(), "hello");
+    assert_eq!(recorded.header("expect"), Some("100-continue"));
+    let names = events.take();
+    assert!(names.contains(&"RequestBodyEnd".to_owned()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("Informational")),
+        "{names:?}"
+    );
+    assert_eq!(setup.pool.connection_count(), 1);
+}
+
+/// The body waits for the 100: a server that answers without one never gets it, and the
+/// connection, whose other streams are unaffected, stays in service.
+#[tokio::test]
+async fn http2_final_response_before_100_continue_sends_no_body() {
+    let mut setup = Setup::h2c(|b| b).await;
+    setup.server.enqueue(
+        MockResponse::new()
+            .status(401)
+            .body("who are you")
+            .expect_continue(ExpectContinue::RespondWithoutReadingBody),
+    );
+    setup.server.enqueue(MockResponse::new().body("next"));
+    let events = Arc::new(Events::default());
+    let url = setup.url();
+    let request = with_listener(expecting_continue(&url, "secret body"), events.clone());
+    let got = send(&mut setup.stack, request).await.unwrap();
+    assert_eq!(got.status, 401);
+    assert_eq!(got.body, "who are you");
+    let recorded = setup.server.take_request(PATIENCE).await.unwrap();
+    assert_eq!(recorded.body_size(), 0);
+    let names = events.take();
+    assert!(!names.contains(&"RequestBodyStart".to_owned()), "{names:?}");
+    assert_eq!(
+        send(&mut setup.stack, get(&url)).await.unwrap().body,
+        "next"
+    );
+    assert_eq!(setup.connection_index().await, 0);
+    assert_eq!(setup.pool.connection_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn http2_expect_continue_without_an_answer_times_out_with_the_read_timeout() {
+    let server = MockWebServer::builder()
+        .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
+        .start()
+        .await
+        .unwrap();
+    let mut setup = Setup::with(server, |b| {
+        b.protocols(&[Protocol::H2PriorKnowledge])
+            .connect_timeout(None)
+            .read_timeout(Duration::from_secs(1))
+    });
+    setup.server.enqueue(
+        MockResponse::new()
+            .body("never")
+            .expect_continue(ExpectContinue::NeverRespond),
+    );
+    let url = setup.url();
+    let started = Instant::now();
+    let error = send(&mut setup.stack, expecting_continue(&url, "hello"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(started.elapsed(), Duration::from_secs(1));
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
+    assert!(
+        error.message().contains("waiting for 100 Continue"),
+        "{error}"
+    );
+    assert_eq!(error.request_sent(), RequestSent::Maybe);
+    let recorded = setup.server.take_request(PATIENCE).await.unwrap();
+    assert_eq!(recorded.body_size(), 0);
+}
+
+#[tokio::test]
+async fn http2_informational_responses_are_reported_in_order_and_skipped() {
+    let mut setup = Setup::h2c(|b| b).await;
+    setup.server.enqueue(
+        MockResponse::new()
+            .informational(102, &[])
+            .informational(103, &[("link", "</style.css>; rel=preload")])
+            .body("final"),
+    );
+    let url = setup.url();
+    let events = Arc::new(Events::default());
+    let got = send(&mut setup.stack, get_with(&url, events.clone()))
+        .await
+        .unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body, "final");
+    let names = events.take();
+    let interim: Vec<_> = names
+        .iter()
+        .filter(|n| n.starts_with("Informational"))
+        .collect();
+    assert_eq!(
+        interim,
+        ["Informational 102", "Informational 103"],
+        "{names:?}"
+    );
+    let position = |name: &str| names.iter().position(|n| n == name).unwrap();
+    assert!(
+        position("Informational 103") < position("ResponseHeadersEnd"),
+        "{names:?}"
+    );
+}
+
 // ---- Read timeouts ----
 
 #[tokio::test(start_paused = true)]

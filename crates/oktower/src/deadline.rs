@@ -20,7 +20,7 @@ pub(crate) fn deadline_after(base: Instant, limit: Duration) -> Instant {
 }
 
 /// `duration`, at most [`FAR_FUTURE`]: for durations handed to code that adds them to an
-/// instant without checking (hyper's HTTP/2 keep-alive pings).
+/// instant without checking, or store the sum (the HTTP/2 ping interval and timeout).
 pub(crate) fn within_clock(duration: Duration) -> Duration {
     duration.min(FAR_FUTURE)
 }

@@ -12,15 +12,16 @@ use http::header::{
 use http::uri::Authority;
 use http::{Extensions, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body::Body as _;
-use hyper::body::Incoming;
 use tokio::time::Instant;
 use tower_service::Service;
 
 use super::exchange::Exchange;
+use super::h2_stream::Interim;
 use super::head_names;
 use super::response_body::ResponseBody;
 use super::sending::{self, HeadTimeout, SendError};
-use super::wire_error::{Awaited, StreamReset, from_hyper};
+use super::wire_error::{Awaited, StreamReset, WireFault, from_wire};
+use super::wire_incoming::WireIncoming;
 use crate::connection::lease::Lease;
 use crate::connection::wire_body::{BodyTracker, WireBody};
 use crate::proxy_auth::basic_value;
@@ -34,9 +35,9 @@ use crate::{Address, CallContext, Error, ErrorKind, EventListener, RequestBody, 
 ///   has no `Proxy-Authorization` of its own); HTTP/2 requests carry the scheme and authority as
 ///   pseudo-headers, the authority taken from the `Host` header when there is one (which is
 ///   then not sent, as OkHttp does).
-/// - `Expect: 100-continue` (HTTP/1.1): the body waits for `100 Continue`, within the read
-///   timeout; when a final response comes first the body is not sent and the connection is not
-///   reused. Other 1xx responses (102, 103) are skipped and reported to the call's listener
+/// - `Expect: 100-continue`: the body waits for `100 Continue`, within the read timeout; when
+///   a final response comes first the body is not sent, and an HTTP/1 connection is not reused
+///   (an HTTP/2 stream is reset once the response is read). Other 1xx responses (102, 103) are skipped and reported to the call's listener
 ///   (`informational_response`).
 /// - `Connection: close` on the request or the response, an HTTP/1.0 response without
 ///   keep-alive, and a response delimited by the end of the connection end reuse.
@@ -106,6 +107,7 @@ fn send_prepared(
     let Prepared {
         wire,
         tracker,
+        interim,
         original,
         request_close,
         started,
@@ -123,7 +125,7 @@ fn send_prepared(
                 unsent, lease, &exchange, original, tracker,
             ));
         }
-        let sending = sending::start_sending(&mut lease, wire);
+        let sending = sending::start_sending(&mut lease, wire, interim);
         let timer = lease.head_timer();
         let read_timeout = exchange.read_timeout();
         let outcome =
@@ -198,6 +200,8 @@ fn take_exchange(request: &Request<RequestBody>) -> Result<(Exchange, Lease), Er
 struct Prepared {
     wire: Request<WireBody>,
     tracker: Option<Arc<BodyTracker>>,
+    /// What an HTTP/2 stream does with informational responses, when they matter.
+    interim: Option<Box<Interim>>,
     original: Original,
     /// The request said `Connection: close`.
     request_close: bool,
@@ -262,7 +266,7 @@ fn prepare(request: Request<RequestBody>, exchange: &Exchange) -> Prepared {
             parts.headers.insert(PROXY_AUTHORIZATION, value);
         }
     }
-    let expect_continue = !multiplexed && has_expect && expects_continue(&parts.headers);
+    let expect_continue = has_expect && expects_continue(&parts.headers);
     let tracker =
         (!body.is_end_stream()).then(|| BodyTracker::new(listener.clone(), expect_continue));
     // One clock read for the timings, the read timeout and the response times.
@@ -285,7 +289,13 @@ fn prepare(request: Request<RequestBody>, exchange: &Exchange) -> Prepared {
         None
     };
     let mut wire = Request::from_parts(parts, WireBody::new(body, tracker.clone()));
-    if !multiplexed && (heard || expect_continue) {
+    let mut interim = None;
+    if multiplexed && (heard || expect_continue) {
+        interim = Some(Box::new(Interim {
+            tracker: tracker.clone().filter(|_| expect_continue),
+            listener: heard.then(|| listener.clone()),
+        }));
+    } else if heard || expect_continue {
         let listener = listener.clone();
         let tracker = tracker.clone();
         hyper::ext::on_informational(&mut wire, move |response| {
@@ -304,6 +314,7 @@ fn prepare(request: Request<RequestBody>, exchange: &Exchange) -> Prepared {
     Prepared {
         wire,
         tracker,
+        interim,
         original: Original {
             uri: original_uri,
             version: original_version,
@@ -355,7 +366,8 @@ fn unsent_or_failed(
                 .with_url(address.uri().to_string())
                 .with_request_sent(RequestSent::No);
             let error = match cause {
-                Some(cause) => error.with_source(cause),
+                Some(WireFault::Http1(cause)) => error.with_source(cause),
+                Some(WireFault::Http2(cause)) => error.with_source(cause),
                 None => error,
             };
             // The request headers (and, without a body, the wait for the response) were
@@ -365,7 +377,7 @@ fn unsent_or_failed(
             error
         }
         SendError::Failed(error) => {
-            let (error, reset) = from_hyper(error, address, Awaited::Head);
+            let (error, reset) = from_wire(error, address, Awaited::Head);
             fail(error, reset, lease, exchange, tracker)
         }
     }
@@ -374,7 +386,7 @@ fn unsent_or_failed(
 /// Checks the response head, reports it, and gives the response a body that releases the
 /// connection at its end.
 fn finish(
-    response: Response<Incoming>,
+    response: Response<WireIncoming>,
     spare_extensions: Option<Extensions>,
     lease: Lease,
     exchange: Exchange,

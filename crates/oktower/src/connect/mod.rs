@@ -25,6 +25,8 @@
 mod call_server;
 mod direct;
 mod exchange;
+mod h2_body;
+mod h2_stream;
 mod head_names;
 mod layer;
 mod read_deadline;
@@ -32,6 +34,7 @@ mod response_body;
 mod sending;
 mod service;
 mod wire_error;
+mod wire_incoming;
 
 pub use call_server::CallServer;
 pub use exchange::{Exchange, ResponseTimes};

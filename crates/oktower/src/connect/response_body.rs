@@ -7,11 +7,11 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 use super::exchange::Exchange;
-use super::wire_error::{Awaited, StreamReset, from_hyper};
+use super::wire_error::{Awaited, StreamReset, from_wire};
+use super::wire_incoming::WireIncoming;
 use crate::connection::lease::Lease;
 use crate::deadline::deadline_after;
 use crate::{Error, ErrorKind, RequestSent};
@@ -35,7 +35,7 @@ pub struct ResponseBody {
 /// fast bins even when many bodies are open at once (256 HTTP/2 streams overflow its
 /// per-thread cache, and a larger block then costs several hundred instructions to allocate).
 struct Reading {
-    incoming: Incoming,
+    incoming: WireIncoming,
     lease: Option<Lease>,
     /// The exchange: its connection, listener and read timeout (moved here, not copied).
     exchange: Exchange,
@@ -93,7 +93,7 @@ impl Progress {
 
 impl ResponseBody {
     pub(crate) fn new(
-        incoming: Incoming,
+        incoming: WireIncoming,
         lease: Lease,
         exchange: Exchange,
         reusable: bool,
@@ -123,7 +123,7 @@ impl ResponseBody {
 
 /// Whether `incoming` is at its end. A body that still announces bytes to come is not; only
 /// otherwise is the connection asked (for HTTP/2 that takes the stream store's lock).
-fn at_end(incoming: &Incoming) -> bool {
+fn at_end(incoming: &WireIncoming) -> bool {
     incoming.size_hint().lower() == 0 && incoming.is_end_stream()
 }
 
@@ -237,7 +237,7 @@ impl Body for ResponseBody {
             Poll::Ready(Some(Err(error))) => {
                 let info = reading.exchange.info();
                 let address = info.route().address().clone();
-                let (error, reset) = from_hyper(error, &address, Awaited::Body);
+                let (error, reset) = from_wire(error, &address, Awaited::Body);
                 if reset == StreamReset::Refused {
                     if let Some(lease) = &reading.lease {
                         lease.connection().record_refused_stream();

@@ -14,7 +14,10 @@ use hyper::client::conn::TrySendError;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
-use crate::connection::lease::{HeadTimer, Lease, LeasedSender};
+use super::h2_stream::{self, H2Sending, Interim};
+use super::wire_error::WireFault;
+use super::wire_incoming::WireIncoming;
+use crate::connection::lease::{HeadTimer, Lease, SenderMut};
 use crate::connection::stream_deadlines::StreamDeadline;
 use crate::connection::wire_body::{BodyTracker, WireBody};
 use crate::deadline::deadline_after;
@@ -23,53 +26,56 @@ use crate::{Error, ErrorKind};
 /// Why a request got no response.
 pub(super) enum SendError {
     /// The connection was found closed before the request was written: it comes back.
-    Unsent(Box<Request<WireBody>>, Option<hyper::Error>),
+    Unsent(Box<Request<WireBody>>, Option<WireFault>),
     /// The exchange failed after the request was (maybe) written.
-    Failed(hyper::Error),
+    Failed(WireFault),
 }
 
-/// What hyper's `try_send_request` futures give.
+/// What hyper's HTTP/1 `try_send_request` future gives.
 type TrySent = Result<Response<Incoming>, TrySendError<Request<WireBody>>>;
 
 /// Waits until the lease's connection can take a request (an HTTP/1 connection becomes ready
 /// once its previous response was read). `Err` when it never will: the connection is closed.
 pub(super) fn poll_ready(lease: &mut Lease, cx: &mut Context<'_>) -> Poll<Result<(), SendFailure>> {
     let ready = match lease.sender_for_request() {
-        Some(LeasedSender::H1(parts)) => ready!(parts.sender.poll_ready(cx)),
-        Some(LeasedSender::H2(sender)) => ready!(sender.poll_ready(cx)),
+        Some(SenderMut::H1(parts)) => ready!(parts.sender.poll_ready(cx)).map_err(WireFault::from),
+        Some(SenderMut::H2(sender)) => ready!(sender.poll_ready(cx)).map_err(WireFault::from),
         None => return Poll::Ready(Err(SendFailure(None))),
     };
     Poll::Ready(ready.map_err(|error| SendFailure(Some(error))))
 }
 
-/// A connection that cannot take a request, with hyper's reason when it gave one.
-pub(super) struct SendFailure(pub(super) Option<hyper::Error>);
+/// A connection that cannot take a request, with the reason when there is one.
+pub(super) struct SendFailure(pub(super) Option<WireFault>);
 
 pin_project! {
     /// The request handed to the connection; resolves to the response head.
     #[project = SendingProjection]
-    pub(super) enum Sending<H1, H2> {
+    pub(super) enum Sending<H1> {
         /// On an HTTP/1 connection.
         Http1 { #[pin] future: H1 },
         /// As a stream of an HTTP/2 connection.
-        Http2 { #[pin] future: H2 },
+        Http2 { stream: H2Sending },
         /// The lease had no sender: the request never left.
         NoSender { request: Option<Box<Request<WireBody>>> },
     }
 }
 
-/// Hands `request` to the lease's connection at once (hyper queues it before the returned
-/// future is first polled).
+/// Hands `request` to the lease's connection at once (hyper queues an HTTP/1 request before
+/// the returned future is first polled; an HTTP/2 stream is opened here). `interim` says
+/// what an HTTP/2 stream does with informational responses (HTTP/1 requests carry that in
+/// hyper's extension).
 pub(super) fn start_sending(
     lease: &mut Lease,
     request: Request<WireBody>,
-) -> Sending<impl Future<Output = TrySent> + use<>, impl Future<Output = TrySent> + use<>> {
+    interim: Option<Box<Interim>>,
+) -> Sending<impl Future<Output = TrySent> + use<>> {
     match lease.sender_for_request() {
-        Some(LeasedSender::H1(parts)) => Sending::Http1 {
+        Some(SenderMut::H1(parts)) => Sending::Http1 {
             future: parts.sender.try_send_request(request),
         },
-        Some(LeasedSender::H2(sender)) => Sending::Http2 {
-            future: sender.try_send_request(request),
+        Some(SenderMut::H2(sender)) => Sending::Http2 {
+            stream: h2_stream::send(sender, request, interim),
         },
         None => Sending::NoSender {
             request: Some(Box::new(request)),
@@ -77,17 +83,19 @@ pub(super) fn start_sending(
     }
 }
 
-impl<H1, H2> Future for Sending<H1, H2>
+impl<H1> Future for Sending<H1>
 where
     H1: Future<Output = TrySent>,
-    H2: Future<Output = TrySent>,
 {
-    type Output = Result<Response<Incoming>, SendError>;
+    type Output = Result<Response<WireIncoming>, SendError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let sent = match self.project() {
             SendingProjection::Http1 { future } => ready!(future.poll(cx)),
-            SendingProjection::Http2 { future } => ready!(future.poll(cx)),
+            SendingProjection::Http2 { stream } => {
+                let sent = ready!(Pin::new(stream).poll(cx));
+                return Poll::Ready(sent.map_err(|error| SendError::Failed(error.into())));
+            }
             SendingProjection::NoSender { request } => {
                 // Polled again after it ended (the future contract allows anything but
                 // unsafety): stay pending rather than panic.
@@ -97,10 +105,15 @@ where
                 };
             }
         };
-        Poll::Ready(sent.map_err(|mut error| match error.take_message() {
-            Some(request) => SendError::Unsent(Box::new(request), Some(error.into_error())),
-            None => SendError::Failed(error.into_error()),
-        }))
+        Poll::Ready(match sent {
+            Ok(response) => Ok(response.map(WireIncoming::Http1)),
+            Err(mut error) => Err(match error.take_message() {
+                Some(request) => {
+                    SendError::Unsent(Box::new(request), Some(error.into_error().into()))
+                }
+                None => SendError::Failed(error.into_error().into()),
+            }),
+        })
     }
 }
 

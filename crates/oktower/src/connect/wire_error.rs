@@ -1,5 +1,5 @@
-//! hyper's errors as oktower's, naming the host and telling whether the request may have been
-//! sent.
+//! The wire's errors (hyper's on HTTP/1, h2's on HTTP/2) as oktower's, naming the host and
+//! telling whether the request may have been sent.
 
 use std::error::Error as StdError;
 use std::io;
@@ -17,7 +17,26 @@ pub(crate) enum StreamReset {
     Other,
 }
 
-/// Which part of the response was awaited when hyper failed.
+/// What failed on the wire: hyper's HTTP/1 connection, or an HTTP/2 stream (h2's).
+#[derive(Debug)]
+pub(crate) enum WireFault {
+    Http1(hyper::Error),
+    Http2(h2::Error),
+}
+
+impl From<hyper::Error> for WireFault {
+    fn from(error: hyper::Error) -> Self {
+        WireFault::Http1(error)
+    }
+}
+
+impl From<h2::Error> for WireFault {
+    fn from(error: h2::Error) -> Self {
+        WireFault::Http2(error)
+    }
+}
+
+/// Which part of the response was awaited when the wire failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Awaited {
     /// The response head.
@@ -32,11 +51,85 @@ pub(crate) enum Awaited {
 /// `IOException("unexpected end of stream on ...")`, which the follow-up layer may retry: a
 /// server closing a kept-alive connection as the request arrived) and a protocol error within
 /// the body (OkHttp's `ProtocolException`: a truncated body).
-pub(crate) fn from_hyper(
-    error: hyper::Error,
+pub(crate) fn from_wire(
+    fault: WireFault,
     address: &Address,
     awaited: Awaited,
 ) -> (Error, StreamReset) {
+    match fault {
+        WireFault::Http1(error) => from_hyper(error, address, awaited),
+        WireFault::Http2(error) => from_h2(error, address, awaited),
+    }
+}
+
+/// An HTTP/2 stream's `error`, as [`from_wire`] says.
+fn from_h2(error: h2::Error, address: &Address, awaited: Awaited) -> (Error, StreamReset) {
+    let host = address.host();
+    let reset = match error.reason() {
+        Some(h2::Reason::REFUSED_STREAM) => StreamReset::Refused,
+        Some(_) => StreamReset::Other,
+        None => StreamReset::None,
+    };
+    let io = error.get_io().map(io::Error::kind);
+    // Streams above a GOAWAY's last stream id were not processed (RFC 9113 §6.8), and may be
+    // sent again on another connection, as after `REFUSED_STREAM`.
+    let unprocessed = error.is_go_away() && error.is_remote();
+    let (kind, message) = if io == Some(io::ErrorKind::UnexpectedEof) {
+        let kind = match awaited {
+            Awaited::Head => ErrorKind::Io,
+            Awaited::Body => ErrorKind::Protocol,
+        };
+        (
+            kind,
+            format!("unexpected end of stream on {}", address.uri()),
+        )
+    } else if io == Some(io::ErrorKind::TimedOut) {
+        (
+            ErrorKind::Timeout,
+            format!("the exchange with {host} timed out"),
+        )
+    } else if io == Some(io::ErrorKind::BrokenPipe) {
+        (
+            ErrorKind::Io,
+            format!("the connection to {host} closed before the response completed"),
+        )
+    } else if reset == StreamReset::Refused {
+        (
+            ErrorKind::Io,
+            format!("the server refused the HTTP/2 stream to {host} (REFUSED_STREAM)"),
+        )
+    } else if unprocessed {
+        (
+            ErrorKind::Io,
+            format!("the HTTP/2 connection to {host} went away (GOAWAY) before the stream"),
+        )
+    } else if reset != StreamReset::None {
+        (
+            ErrorKind::Protocol,
+            format!("the HTTP/2 stream to {host} was reset"),
+        )
+    } else {
+        (ErrorKind::Io, format!("the exchange with {host} failed"))
+    };
+    let sent = if unprocessed {
+        RequestSent::No
+    } else {
+        RequestSent::Maybe
+    };
+    let reset = if unprocessed {
+        StreamReset::None
+    } else {
+        reset
+    };
+    let error = Error::new(kind, message)
+        .with_source(error)
+        .with_url(address.uri().to_string())
+        .with_request_sent(sent);
+    (error, reset)
+}
+
+/// An HTTP/1 connection's `error`, as [`from_wire`] says.
+fn from_hyper(error: hyper::Error, address: &Address, awaited: Awaited) -> (Error, StreamReset) {
     let host = address.host();
     let reset = stream_reset(&error);
     let io = io_kind(&error);

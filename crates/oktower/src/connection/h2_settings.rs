@@ -1,7 +1,7 @@
 //! The peer's HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`, read off the wire.
 //!
-//! hyper's HTTP/2 client does not tell how many concurrent streams the server allows, yet the
-//! pool needs that number to know when a connection is saturated (OkHttp's `allocationLimit`).
+//! h2 does not tell when the server's first SETTINGS frame arrived, and reading its stream limit
+//! (`current_max_send_streams`) takes the connection's lock, yet the pool needs that number to know when a connection is saturated (OkHttp's `allocationLimit`).
 //! [`SettingsTap`] wraps the connection's I/O and follows the frames the server sends: it reads
 //! each 9-byte frame header, skips payloads by arithmetic, and decodes only `SETTINGS` payloads,
 //! six bytes at a time. No allocation, no copy: a few comparisons per frame.

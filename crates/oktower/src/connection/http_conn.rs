@@ -1,15 +1,17 @@
-//! A connected stream becomes an HTTP connection: hyper's `client::conn` HTTP/1.1 or HTTP/2
-//! handshake, with the connection task spawned, and the [`RealConnection`] the pool keeps.
+//! A connected stream becomes an HTTP connection: hyper's `client::conn` HTTP/1.1 handshake or
+//! h2's HTTP/2 one, with the connection task spawned, and the [`RealConnection`] the pool keeps.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use hyper::client::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use bytes::Bytes;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
+use super::h2_connection::{self, Pings};
 use super::h2_settings::{PeerSettings, SettingsTap};
 use super::lease::{H1Parts, LeasedSender};
 use super::stream_deadlines::StreamDeadlines;
@@ -17,7 +19,6 @@ use super::tcp::BoxedIo;
 use super::wire_body::WireBody;
 use super::write_timeout::WriteTimeout;
 use crate::connection_info::Described;
-use crate::deadline::within_clock;
 use crate::{Error, ErrorKind, Protocol};
 
 /// The largest response head accepted, by default (OkHttp's `HEADER_LIMIT`).
@@ -39,7 +40,7 @@ pub(crate) struct HttpSettings {
 /// A sender of requests on an HTTP connection.
 pub(crate) type H1Sender = http1::SendRequest<WireBody>;
 /// A sender of requests on an HTTP/2 connection (cloned per exchange).
-pub(crate) type H2Sender = http2::SendRequest<WireBody>;
+pub(crate) type H2Sender = h2::client::SendRequest<Bytes>;
 
 /// An open HTTP connection: what the pool and the exchanges on it share.
 pub(crate) struct RealConnection {
@@ -83,10 +84,6 @@ impl RealConnection {
     pub(crate) fn is_healthy(&self) -> bool {
         !self.described.closed.load(Ordering::Acquire)
             && !self.described.no_new_exchanges.load(Ordering::Acquire)
-            && self
-                .h2
-                .as_ref()
-                .is_none_or(|(sender, _)| !sender.is_closed())
     }
 
     /// Whether the connection task ended.
@@ -133,7 +130,7 @@ pub(crate) struct Handshaken {
     pub(crate) sender: LeasedSender,
 }
 
-/// Runs hyper's handshake for `protocol` on `io` and spawns the connection task. When the task
+/// Runs the HTTP handshake for `protocol` on `io` and spawns the connection task. When the task
 /// ends, `closed_signal` is notified (the pool then prunes the connection).
 ///
 /// For HTTP/2 this waits for the server's SETTINGS frame (its connection preface, sent at once
@@ -208,28 +205,17 @@ async fn handshake_h2(
 ) -> Result<Handshaken, Error> {
     let peer = PeerSettings::new();
     let io = SettingsTap::new(io, peer.clone());
-    let mut builder = http2::Builder::new(TokioExecutor::new());
-    builder
-        .timer(TokioTimer::new())
-        .initial_max_send_streams(usize::MAX)
-        .initial_stream_window_size(CLIENT_WINDOW_SIZE)
-        .initial_connection_window_size(CLIENT_WINDOW_SIZE)
-        .max_header_list_size(u32::try_from(settings.max_response_header_size).unwrap_or(u32::MAX));
-    if let Some(interval) = settings.ping_interval {
-        // hyper adds both to an instant unchecked: a duration too long for the clock
-        // would panic its connection task.
-        let timeout = settings.read_timeout.unwrap_or(interval);
-        builder
-            .keep_alive_interval(within_clock(interval))
-            .keep_alive_while_idle(true)
-            .keep_alive_timeout(within_clock(timeout));
-    }
-    let (sender, connection) = builder
-        .handshake::<_, WireBody>(TokioIo::new(io))
+    let (sender, connection) = h2_connection::builder(settings)
+        .handshake::<_, Bytes>(io)
         .await
-        .map_err(|error| handshake_failed(error, url()))?;
+        .map_err(|error| {
+            Error::new(ErrorKind::Protocol, "the HTTP/2 handshake failed")
+                .with_source(error)
+                .with_url(url())
+        })?;
+    let pings = Pings::of(settings);
     let mut task = tokio::spawn(async move {
-        let _ = connection.await;
+        h2_connection::drive(connection, pings).await;
         on_close();
     });
     // Dropping this future (a canceled call) before the connection is built must not
@@ -291,10 +277,6 @@ fn idle_timer() -> tokio::time::Sleep {
     const UNARMED: Duration = Duration::from_secs(30 * 24 * 3600);
     tokio::time::sleep(UNARMED)
 }
-
-/// The receive window of each stream and of the connection (OkHttp's
-/// `OKHTTP_CLIENT_WINDOW_SIZE`).
-const CLIENT_WINDOW_SIZE: u32 = 16 * 1024 * 1024;
 
 /// Aborts a task when dropped, unless disarmed.
 struct AbortOnDrop(AbortHandle, bool);

@@ -43,13 +43,29 @@ pub(crate) enum HeadTimer<'a> {
 /// A connection lent by the pool. Dropping the lease gives the connection back: an HTTP/1
 /// connection on which nothing was sent goes back as it was; one on which a request was sent
 /// is closed unless [`release`](Self::release) said it may be reused.
+///
+/// 56 bytes: it is kept by each response body being read, whose whole state must stay within
+/// 120 bytes (see `ResponseBody`).
 pub(crate) struct Lease {
     pool: Arc<PoolInner>,
     connection: Arc<RealConnection>,
-    sender: Option<LeasedSender>,
-    /// A request was handed to the sender.
-    used: bool,
-    released: bool,
+    lent: Lent,
+}
+
+/// What a lease holds until it is given back.
+enum Lent {
+    /// An HTTP/1 connection's parts; `used` once a request was handed to its sender.
+    H1 { parts: H1Parts, used: bool },
+    /// A clone of an HTTP/2 connection's sender.
+    H2(H2Sender),
+    /// Given back.
+    Released,
+}
+
+/// The sender of a lease, for one request.
+pub(crate) enum SenderMut<'a> {
+    H1(&'a mut H1Parts),
+    H2(&'a mut H2Sender),
 }
 
 impl Lease {
@@ -58,12 +74,14 @@ impl Lease {
         connection: Arc<RealConnection>,
         sender: LeasedSender,
     ) -> Self {
+        let lent = match sender {
+            LeasedSender::H1(parts) => Lent::H1 { parts, used: false },
+            LeasedSender::H2(sender) => Lent::H2(sender),
+        };
         Lease {
             pool,
             connection,
-            sender: Some(sender),
-            used: false,
-            released: false,
+            lent,
         }
     }
 
@@ -73,16 +91,22 @@ impl Lease {
     }
 
     /// The sender, for sending one request: the lease counts as used from now on.
-    pub(crate) fn sender_for_request(&mut self) -> Option<&mut LeasedSender> {
-        self.used = true;
-        self.sender.as_mut()
+    pub(crate) fn sender_for_request(&mut self) -> Option<SenderMut<'_>> {
+        match &mut self.lent {
+            Lent::H1 { parts, used } => {
+                *used = true;
+                Some(SenderMut::H1(parts))
+            }
+            Lent::H2(sender) => Some(SenderMut::H2(sender)),
+            Lent::Released => None,
+        }
     }
 
     /// The HTTP/1 connection's own read-timeout timer, reused by its exchanges one after the
     /// other (`None` on HTTP/2, or without one).
     pub(crate) fn reusable_timer(&mut self) -> Option<&mut Pin<Box<Sleep>>> {
-        match &mut self.sender {
-            Some(LeasedSender::H1(parts)) => parts.timer.as_mut(),
+        match &mut self.lent {
+            Lent::H1 { parts, .. } => parts.timer.as_mut(),
             _ => None,
         }
     }
@@ -90,10 +114,13 @@ impl Lease {
     /// What times the wait for the response head: the HTTP/1 connection's timer, or the
     /// HTTP/2 connection's stream deadlines, when the connection has a read timeout.
     pub(crate) fn head_timer(&mut self) -> HeadTimer<'_> {
-        match &mut self.sender {
-            Some(LeasedSender::H1(H1Parts {
-                timer: Some(timer), ..
-            })) => HeadTimer::Connection(timer),
+        match &mut self.lent {
+            Lent::H1 {
+                parts: H1Parts {
+                    timer: Some(timer), ..
+                },
+                ..
+            } => HeadTimer::Connection(timer),
             _ => match &self.connection.stream_deadlines {
                 Some(deadlines) => HeadTimer::Streams(deadlines),
                 None => HeadTimer::Own,
@@ -109,9 +136,8 @@ impl Lease {
     }
 
     fn give_back(&mut self, reusable: bool) {
-        self.released = true;
-        let sender = match self.sender.take() {
-            Some(LeasedSender::H1(parts)) if reusable => Some(parts),
+        let sender = match std::mem::replace(&mut self.lent, Lent::Released) {
+            Lent::H1 { parts, .. } if reusable => Some(parts),
             _ => None,
         };
         if !reusable && !self.connection.is_multiplexed() {
@@ -123,9 +149,20 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if !self.released {
-            let unused = !self.used;
-            self.give_back(unused);
-        }
+        let unused = match &self.lent {
+            Lent::H1 { used, .. } => !*used,
+            Lent::H2(_) => true,
+            Lent::Released => return,
+        };
+        self.give_back(unused);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_lease_stays_within_its_share_of_a_body_being_read() {
+        let size = size_of::<super::Lease>();
+        assert!(size <= 56, "the lease grew to {size} bytes");
     }
 }

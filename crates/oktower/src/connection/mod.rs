@@ -9,6 +9,7 @@ mod eligible;
 mod evict;
 pub(crate) mod fast_fallback;
 pub(crate) mod finder;
+pub(crate) mod h2_connection;
 mod h2_settings;
 pub(crate) mod http_conn;
 pub(crate) mod lease;

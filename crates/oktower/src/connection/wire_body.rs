@@ -39,6 +39,14 @@ impl WireBody {
         WireBody { tracked }
     }
 
+    /// Whether the body was held back for `100 Continue` and a final response came instead.
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.tracked
+            .as_ref()
+            .and_then(|tracked| tracked.tracker.as_ref())
+            .is_some_and(|tracker| tracker.is_abandoned())
+    }
+
     /// The body, back from a connection that did not send it.
     pub(crate) fn into_inner(self) -> RequestBody {
         match self.tracked {
@@ -110,6 +118,13 @@ impl BodyTracker {
             }
             _ => false,
         }
+    }
+
+    /// Whether a final response made the held-back body moot.
+    fn is_abandoned(&self) -> bool {
+        self.gate
+            .as_ref()
+            .is_some_and(|gate| gate.state.load(Ordering::Acquire) == GATE_ABANDONED)
     }
 
     /// The body ended: reports it once.
