@@ -457,6 +457,64 @@ async fn http2_bodies_larger_than_the_flow_control_windows_arrive_whole() {
     assert_eq!(setup.pool.connection_count(), 1);
 }
 
+/// A request body that never ends, holding `_alive` while it exists.
+struct Endless {
+    _alive: Arc<()>,
+    sent: bool,
+}
+
+impl http_body::Body for Endless {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        if self.sent {
+            return std::task::Poll::Pending;
+        }
+        self.sent = true;
+        let chunk = bytes::Bytes::from_static(b"first chunk");
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+    }
+}
+
+/// Dropping an HTTP/2 call while its body is being sent ends the task that sends it (the body
+/// is dropped) and resets the stream; the connection serves the next request.
+#[tokio::test]
+async fn dropping_an_http2_call_mid_upload_drops_its_body_and_keeps_the_connection() {
+    let mut setup = Setup::h2c(|b| b).await;
+    setup.server.enqueue(
+        MockResponse::new()
+            .body("never read")
+            .headers_delay(Duration::from_secs(3600)),
+    );
+    setup.server.enqueue(MockResponse::new().body("next"));
+    let alive = Arc::new(());
+    let body = Endless {
+        _alive: alive.clone(),
+        sent: false,
+    };
+    let request = http::Request::post(setup.url())
+        .body(oktower::RequestBody::streaming(body))
+        .unwrap();
+    let call = setup.stack.call(request);
+    let outcome = tokio::time::timeout(Duration::from_millis(200), call).await;
+    assert!(outcome.is_err(), "the call should still be waiting");
+    let deadline = Instant::now() + PATIENCE;
+    while Arc::strong_count(&alive) > 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(Arc::strong_count(&alive), 1, "the body outlived its call");
+    let url = setup.url();
+    assert_eq!(
+        send(&mut setup.stack, get(&url)).await.unwrap().body,
+        "next"
+    );
+    assert_eq!(setup.pool.connection_count(), 1);
+}
+
 #[tokio::test]
 async fn http2_expect_continue_sends_the_body_after_100_continue() {
     let mut setup = Setup::h2c(|b| b).await;
