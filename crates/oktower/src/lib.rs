@@ -2,7 +2,7 @@
 //!
 //! An HTTP client for Rust that does what OkHttp does, built the tower way: every OkHttp
 //! interceptor is a `tower::Layer`, composed over a pooled connector with route selection and
-//! HTTP/2 coalescing, on hyper, rustls and tokio.
+//! HTTP/2 coalescing, on hyper (HTTP/1.1), h2 (HTTP/2), rustls and tokio.
 //!
 //! Start with a [`Client`]: it stacks the [`Dispatcher`], your application layers, the
 //! [`FollowUpLayer`], the [`BridgeLayer`], an optional [`CacheLayer`], the [`ConnectLayer`], your

@@ -13,6 +13,7 @@ use http::{HeaderMap, HeaderName};
 const SCAN_LIMIT: usize = 16;
 
 /// Whether `headers` carries each of `names`, in their order.
+#[inline]
 pub(super) fn present<const N: usize>(headers: &HeaderMap, names: [&HeaderName; N]) -> [bool; N] {
     let mut found = [false; N];
     if headers.keys_len() > SCAN_LIMIT {

@@ -135,6 +135,7 @@ impl Lease {
         self.give_back(reusable);
     }
 
+    #[inline]
     fn give_back(&mut self, reusable: bool) {
         let sender = match std::mem::replace(&mut self.lent, Lent::Released) {
             Lent::H1 { parts, .. } if reusable => Some(parts),
