@@ -289,9 +289,9 @@ async fn another_stream_reset_may_have_been_sent_and_keeps_the_connection() {
 
 // ---- Expect: 100-continue and other 1xx ----
 
-#[tokio::test]
-async fn expect_continue_sends_the_body_after_100_continue() {
-    let mut setup = Setup::http1(|b| b).await;
+/// Sends a request that expects `100 Continue` to a server that sends it: the body follows,
+/// and the 100 is not reported as an informational response.
+async fn check_the_body_follows_100_continue(setup: &mut Setup) {
     setup.server.enqueue(MockResponse::new().body("done"));
     let events = Arc::new(Events::default());
     let request = with_listener(expecting_continue(&setup.url(), "hello"), events.clone());
@@ -302,17 +302,30 @@ async fn expect_continue_sends_the_body_after_100_continue() {
     assert_eq!(recorded.header("expect"), Some("100-continue"));
     let names = events.take();
     assert!(names.contains(&"RequestBodyEnd".to_owned()), "{names:?}");
-    // 100 Continue opens the body; it is not reported as an informational response.
     assert!(
         !names.iter().any(|n| n.starts_with("Informational")),
         "{names:?}"
     );
+}
+
+#[tokio::test]
+async fn expect_continue_sends_the_body_after_100_continue() {
+    let mut setup = Setup::http1(|b| b).await;
+    check_the_body_follows_100_continue(&mut setup).await;
     assert_eq!(setup.pool.idle_connection_count(), 1);
 }
 
 #[tokio::test]
-async fn a_final_response_before_100_continue_sends_no_body_and_ends_reuse() {
-    let mut setup = Setup::http1(|b| b).await;
+async fn http2_expect_continue_sends_the_body_after_100_continue() {
+    let mut setup = Setup::h2c(|b| b).await;
+    check_the_body_follows_100_continue(&mut setup).await;
+    assert_eq!(setup.pool.connection_count(), 1);
+}
+
+/// Sends a request that expects `100 Continue` to a server that answers 401 without it: the
+/// body is never started, and the connection stays in the pool only if `kept`. Then sends a
+/// GET, and returns the index of the connection it took.
+async fn check_no_body_goes_before_100_continue(setup: &mut Setup, kept: bool) -> usize {
     setup.server.enqueue(
         MockResponse::new()
             .status(401)
@@ -330,18 +343,37 @@ async fn a_final_response_before_100_continue_sends_no_body_and_ends_reuse() {
     assert_eq!(recorded.body_size(), 0);
     let names = events.take();
     assert!(!names.contains(&"RequestBodyStart".to_owned()), "{names:?}");
-    assert_eq!(setup.pool.connection_count(), 0);
+    assert_eq!(setup.pool.connection_count(), usize::from(kept));
     assert_eq!(
         send(&mut setup.stack, get(&url)).await.unwrap().body,
         "next"
     );
-    assert_eq!(setup.connection_index().await, 1);
+    setup.connection_index().await
 }
 
-#[tokio::test(start_paused = true)]
-async fn expect_continue_without_an_answer_times_out_with_the_read_timeout() {
-    let mut setup =
-        Setup::http1(|b| b.connect_timeout(None).read_timeout(Duration::from_secs(1))).await;
+#[tokio::test]
+async fn a_final_response_before_100_continue_sends_no_body_and_ends_reuse() {
+    let mut setup = Setup::http1(|b| b).await;
+    assert_eq!(
+        check_no_body_goes_before_100_continue(&mut setup, false).await,
+        1
+    );
+}
+
+/// On HTTP/2 only the stream is given up: the connection serves the next request.
+#[tokio::test]
+async fn http2_final_response_before_100_continue_sends_no_body() {
+    let mut setup = Setup::h2c(|b| b).await;
+    assert_eq!(
+        check_no_body_goes_before_100_continue(&mut setup, true).await,
+        0
+    );
+    assert_eq!(setup.pool.connection_count(), 1);
+}
+
+/// Sends a request that expects `100 Continue` to a server that never answers: it fails after
+/// the read timeout (1 s), saying what it waited for, and no body was sent.
+async fn check_100_continue_times_out(setup: &mut Setup) {
     setup.server.enqueue(
         MockResponse::new()
             .body("never")
@@ -360,7 +392,31 @@ async fn expect_continue_without_an_answer_times_out_with_the_read_timeout() {
         "{error}"
     );
     assert_eq!(error.request_sent(), RequestSent::Maybe);
+    let recorded = setup.server.take_request(PATIENCE).await.unwrap();
+    assert_eq!(recorded.body_size(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn expect_continue_without_an_answer_times_out_with_the_read_timeout() {
+    let mut setup =
+        Setup::http1(|b| b.connect_timeout(None).read_timeout(Duration::from_secs(1))).await;
+    check_100_continue_times_out(&mut setup).await;
     assert_eq!(setup.pool.connection_count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn http2_expect_continue_without_an_answer_times_out_with_the_read_timeout() {
+    let server = MockWebServer::builder()
+        .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
+        .start()
+        .await
+        .unwrap();
+    let mut setup = Setup::with(server, |b| {
+        b.protocols(&[Protocol::H2PriorKnowledge])
+            .connect_timeout(None)
+            .read_timeout(Duration::from_secs(1))
+    });
+    check_100_continue_times_out(&mut setup).await;
 }
 
 #[tokio::test]
@@ -513,90 +569,6 @@ async fn dropping_an_http2_call_mid_upload_drops_its_body_and_keeps_the_connecti
         "next"
     );
     assert_eq!(setup.pool.connection_count(), 1);
-}
-
-#[tokio::test]
-async fn http2_expect_continue_sends_the_body_after_100_continue() {
-    let mut setup = Setup::h2c(|b| b).await;
-    setup.server.enqueue(MockResponse::new().body("done"));
-    let events = Arc::new(Events::default());
-    let request = with_listener(expecting_continue(&setup.url(), "hello"), events.clone());
-    let got = send(&mut setup.stack, request).await.unwrap();
-    assert_eq!(got.body, "done");
-    let recorded = setup.server.take_request(PATIENCE).await.unwrap();
-    assert_eq!(recorded.body_text(), "hello");
-    assert_eq!(recorded.header("expect"), Some("100-continue"));
-    let names = events.take();
-    assert!(names.contains(&"RequestBodyEnd".to_owned()), "{names:?}");
-    assert!(
-        !names.iter().any(|n| n.starts_with("Informational")),
-        "{names:?}"
-    );
-    assert_eq!(setup.pool.connection_count(), 1);
-}
-
-/// The body waits for the 100: a server that answers without one never gets it, and the
-/// connection, whose other streams are unaffected, stays in service.
-#[tokio::test]
-async fn http2_final_response_before_100_continue_sends_no_body() {
-    let mut setup = Setup::h2c(|b| b).await;
-    setup.server.enqueue(
-        MockResponse::new()
-            .status(401)
-            .body("who are you")
-            .expect_continue(ExpectContinue::RespondWithoutReadingBody),
-    );
-    setup.server.enqueue(MockResponse::new().body("next"));
-    let events = Arc::new(Events::default());
-    let url = setup.url();
-    let request = with_listener(expecting_continue(&url, "secret body"), events.clone());
-    let got = send(&mut setup.stack, request).await.unwrap();
-    assert_eq!(got.status, 401);
-    assert_eq!(got.body, "who are you");
-    let recorded = setup.server.take_request(PATIENCE).await.unwrap();
-    assert_eq!(recorded.body_size(), 0);
-    let names = events.take();
-    assert!(!names.contains(&"RequestBodyStart".to_owned()), "{names:?}");
-    assert_eq!(
-        send(&mut setup.stack, get(&url)).await.unwrap().body,
-        "next"
-    );
-    assert_eq!(setup.connection_index().await, 0);
-    assert_eq!(setup.pool.connection_count(), 1);
-}
-
-#[tokio::test(start_paused = true)]
-async fn http2_expect_continue_without_an_answer_times_out_with_the_read_timeout() {
-    let server = MockWebServer::builder()
-        .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
-        .start()
-        .await
-        .unwrap();
-    let mut setup = Setup::with(server, |b| {
-        b.protocols(&[Protocol::H2PriorKnowledge])
-            .connect_timeout(None)
-            .read_timeout(Duration::from_secs(1))
-    });
-    setup.server.enqueue(
-        MockResponse::new()
-            .body("never")
-            .expect_continue(ExpectContinue::NeverRespond),
-    );
-    let url = setup.url();
-    let started = Instant::now();
-    let error = send(&mut setup.stack, expecting_continue(&url, "hello"))
-        .await
-        .err()
-        .unwrap();
-    assert_eq!(started.elapsed(), Duration::from_secs(1));
-    assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
-    assert!(
-        error.message().contains("waiting for 100 Continue"),
-        "{error}"
-    );
-    assert_eq!(error.request_sent(), RequestSent::Maybe);
-    let recorded = setup.server.take_request(PATIENCE).await.unwrap();
-    assert_eq!(recorded.body_size(), 0);
 }
 
 #[tokio::test]
