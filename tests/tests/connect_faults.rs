@@ -471,8 +471,28 @@ async fn informational_responses_without_a_listener_are_skipped() {
     assert_eq!((got.status, got.body.as_str()), (200, "final"));
 }
 
-/// A streamed body of unknown length: 48 chunks of 64 KiB, the `i`th all bytes `i`.
-struct Chunks(u8);
+/// A streamed request body of unknown length: `count` chunks of `size` bytes, the `i`th all
+/// bytes `i`; then its end, or, when `endless`, nothing ever again. It holds `alive` while it
+/// exists.
+struct Chunks {
+    next: u8,
+    count: u8,
+    size: usize,
+    endless: bool,
+    _alive: Arc<()>,
+}
+
+impl Chunks {
+    fn new(count: u8, size: usize, endless: bool, alive: &Arc<()>) -> Self {
+        Chunks {
+            next: 0,
+            count,
+            size,
+            endless,
+            _alive: alive.clone(),
+        }
+    }
+}
 
 impl http_body::Body for Chunks {
     type Data = bytes::Bytes;
@@ -482,12 +502,15 @@ impl http_body::Body for Chunks {
         mut self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
-        let i = self.0;
-        if i == 48 {
-            return std::task::Poll::Ready(None);
+        let i = self.next;
+        if i == self.count {
+            return match self.endless {
+                true => std::task::Poll::Pending,
+                false => std::task::Poll::Ready(None),
+            };
         }
-        self.0 += 1;
-        let chunk = bytes::Bytes::from(vec![i; 65_536]);
+        self.next += 1;
+        let chunk = bytes::Bytes::from(vec![i; self.size]);
         std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
     }
 }
@@ -501,7 +524,7 @@ async fn http2_bodies_larger_than_the_flow_control_windows_arrive_whole() {
     setup
         .server
         .enqueue(MockResponse::new().body(download.clone()));
-    let upload = oktower::RequestBody::streaming(Chunks(0));
+    let upload = oktower::RequestBody::streaming(Chunks::new(48, 65_536, false, &Arc::new(())));
     let request = http::Request::post(setup.url()).body(upload).unwrap();
     let response = setup.stack.call(request).await.unwrap();
     let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -511,29 +534,6 @@ async fn http2_bodies_larger_than_the_flow_control_windows_arrive_whole() {
     let sent = recorded.body();
     assert!((0..48).all(|i| sent[i * 65_536] == i as u8 && sent[i * 65_536 + 65_535] == i as u8));
     assert_eq!(setup.pool.connection_count(), 1);
-}
-
-/// A request body that never ends, holding `_alive` while it exists.
-struct Endless {
-    _alive: Arc<()>,
-    sent: bool,
-}
-
-impl http_body::Body for Endless {
-    type Data = bytes::Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
-        if self.sent {
-            return std::task::Poll::Pending;
-        }
-        self.sent = true;
-        let chunk = bytes::Bytes::from_static(b"first chunk");
-        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
-    }
 }
 
 /// Dropping an HTTP/2 call while its body is being sent ends the task that sends it (the body
@@ -548,10 +548,7 @@ async fn dropping_an_http2_call_mid_upload_drops_its_body_and_keeps_the_connecti
     );
     setup.server.enqueue(MockResponse::new().body("next"));
     let alive = Arc::new(());
-    let body = Endless {
-        _alive: alive.clone(),
-        sent: false,
-    };
+    let body = Chunks::new(1, 11, true, &alive);
     let request = http::Request::post(setup.url())
         .body(oktower::RequestBody::streaming(body))
         .unwrap();
