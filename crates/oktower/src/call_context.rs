@@ -52,10 +52,11 @@ struct Inner {
     /// The waker of the client's watch over this call, woken by `cancel`: the watch waits for
     /// the cancellation without a future of its own.
     watcher: Mutex<Option<Waker>>,
-    /// How many of the client's watches are watching this call now. The first owns `watcher`
-    /// (a context shared by several calls has one owner; the other watches wait on the
-    /// token). Each ends the call itself once it is canceled, so the layers below need not
-    /// wait on the token for it.
+    /// Whether a waiter owns `watcher` (a context shared by several calls has one owner; the
+    /// other waiters wait on the token).
+    waker_slot_owned: AtomicBool,
+    /// How many of the client's watches are watching this call now. Each ends the call itself
+    /// once it is canceled, so the layers below need not wait on the token for it.
     watches: AtomicUsize,
     /// Whether a follow-up layer decides on retries for this call: the connection layer then
     /// leaves the `connection_released` event of a failed exchange to it, to report after its
@@ -77,6 +78,7 @@ impl Inner {
             cancel,
             reported: AtomicBool::new(false),
             watcher: Mutex::new(None),
+            waker_slot_owned: AtomicBool::new(false),
             watches: AtomicUsize::new(0),
             retry_decider: AtomicBool::new(false),
         }
@@ -198,22 +200,30 @@ impl CallContext {
     }
 }
 
-/// The client's watch over a call (`CallWatch`): one watch owns the context's waker slot.
+/// Waiting for the cancellation (`CancelWait`): one waiter owns the context's waker slot. And
+/// the client's watches, counted.
 impl CallContext {
-    /// Starts a watch over the call: true when it becomes the owner of the waker slot (no
-    /// other watch is watching). [`end_watch`](Self::end_watch) ends it.
-    pub(crate) fn start_watch(&self) -> bool {
-        self.inner.watches.fetch_add(1, Ordering::AcqRel) == 0
+    /// Starts a watch over the call ([`end_watch`](Self::end_watch) ends it).
+    pub(crate) fn start_watch(&self) {
+        self.inner.watches.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Ends a watch [`start_watch`](Self::start_watch) started; its owner of the waker slot
-    /// lets the waker go.
-    pub(crate) fn end_watch(&self, owned_waker_slot: bool) {
-        if owned_waker_slot {
-            let watcher = self.watcher().take();
-            drop(watcher);
-        }
+    /// Ends a watch [`start_watch`](Self::start_watch) started.
+    pub(crate) fn end_watch(&self) {
         self.inner.watches.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Takes the waker slot for a waiter: true when no other waiter owns it.
+    pub(crate) fn claim_waker_slot(&self) -> bool {
+        !self.inner.waker_slot_owned.swap(true, Ordering::AcqRel)
+    }
+
+    /// Gives the waker slot back ([`claim_waker_slot`](Self::claim_waker_slot) returned true),
+    /// letting its waker go.
+    pub(crate) fn release_waker_slot(&self) {
+        let watcher = self.watcher().take();
+        drop(watcher);
+        self.inner.waker_slot_owned.store(false, Ordering::Release);
     }
 
     /// Whether a client's watch is watching the call: it ends the call (and drops the futures

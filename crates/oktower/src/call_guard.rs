@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use http::Uri;
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::WaitForCancellationFutureOwned;
+
+use crate::cancel_wait::CancelWait;
 
 use crate::deadline::deadline_after;
 use crate::dispatcher::Slot;
@@ -19,15 +20,11 @@ use crate::{CallContext, Error, ErrorKind};
 /// context has no token (once someone asks for the token, it may be canceled directly and the
 /// watch waits on it); a timer is made only when a call with a timeout has to wait.
 pub(crate) struct CallWatch {
-    context: CallContext,
+    /// The call's context, and the wait for its cancellation.
+    cancel: CancelWait,
     deadline: Option<(Instant, Duration)>,
     /// Wakes the call at its deadline, made the first time the call waits.
     timer: Option<Pin<Box<Sleep>>>,
-    /// The wait for the cancellation token, for a watch that does not own the context's waker
-    /// slot (a context shared by several calls).
-    token_wait: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
-    /// Whether this watch owns the context's waker slot.
-    owns_waker_slot: bool,
     timed_out: bool,
     uri: Uri,
 }
@@ -40,20 +37,18 @@ impl CallWatch {
         start: Instant,
         uri: Uri,
     ) -> Self {
-        let owns_waker_slot = context.start_watch();
+        context.start_watch();
         CallWatch {
-            context,
+            cancel: CancelWait::new(context),
             deadline: timeout.map(|timeout| (deadline_after(start, timeout), timeout)),
             timer: None,
-            token_wait: None,
-            owns_waker_slot,
             timed_out: false,
             uri,
         }
     }
 
     pub(crate) fn context(&self) -> &CallContext {
-        &self.context
+        self.cancel.context()
     }
 
     /// The error that ended the call, if it was canceled or its time is up, without waiting.
@@ -67,7 +62,7 @@ impl CallWatch {
         if self.timed_out {
             return Some(self.timeout_error());
         }
-        self.context
+        self.context()
             .is_canceled()
             .then(|| Error::new(ErrorKind::Canceled, "Canceled").with_url(self.uri.to_string()))
     }
@@ -78,7 +73,7 @@ impl CallWatch {
             if let Some(error) = self.interrupted() {
                 return Poll::Ready(error);
             }
-            if self.poll_canceled(cx) {
+            if self.cancel.poll_canceled(cx) {
                 continue;
             }
             let Some((deadline, _)) = self.deadline else {
@@ -95,28 +90,16 @@ impl CallWatch {
         }
     }
 
-    /// Whether the call is canceled; if not, the task is woken when it is.
-    fn poll_canceled(&mut self, cx: &mut Context<'_>) -> bool {
-        if self.owns_waker_slot && self.context.wait_in_slot(cx.waker()) {
-            return false;
-        }
-        let token = self.context.cancel_token();
-        let wait = self
-            .token_wait
-            .get_or_insert_with(|| Box::pin(token.clone().cancelled_owned()));
-        wait.as_mut().poll(cx).is_ready()
-    }
-
     /// Stops waiting: the timer and the token wait, if any, are dropped.
     fn stop(&mut self) {
         self.timer = None;
-        self.token_wait = None;
+        self.cancel.stop();
     }
 
     /// Ends the call for its timeout: its token is canceled so that every layer below stops.
     fn time_out(&mut self) {
         self.timed_out = true;
-        self.context.cancel();
+        self.context().cancel();
     }
 
     fn timeout_error(&self) -> Error {
@@ -143,7 +126,7 @@ pub(crate) struct CallGuard {
 
 impl Drop for CallWatch {
     fn drop(&mut self) {
-        self.context.end_watch(self.owns_waker_slot);
+        self.context().end_watch();
     }
 }
 
@@ -183,7 +166,7 @@ impl CallGuard {
         self.watch.stop();
         // The slot goes back before the listener hears the end, as in OkHttp.
         drop(self.slot.take());
-        let listener = self.watch.context.listener();
+        let listener = self.watch.context().listener();
         match error {
             None => listener.call_end(),
             Some(error) => listener.call_failed(error),
@@ -226,7 +209,7 @@ mod tests {
         let context = CallContext::new(Arc::new(NoEvents));
         let mut owner = watch(&context, None);
         let mut other = watch(&context, None);
-        assert!(owner.owns_waker_slot && !other.owns_waker_slot);
+        assert!(owner.cancel.owns_waker_slot() && !other.cancel.owns_waker_slot());
         let (owner_wakes, other_wakes) =
             (Arc::new(Counter::default()), Arc::new(Counter::default()));
         let owner_waker = Waker::from(owner_wakes.clone());
@@ -284,12 +267,13 @@ mod tests {
         assert!(context.is_watched());
         drop(owner);
         assert!(context.is_watched());
+        // The owner gave the slot back: a later watch owns it, though the other still watches.
         let later = watch(&context, None);
-        assert!(!later.owns_waker_slot, "the other watch is still watching");
+        assert!(later.cancel.owns_waker_slot() && !other.cancel.owns_waker_slot());
         drop((other, later));
         assert!(!context.is_watched());
         let next = watch(&context, None);
-        assert!(next.owns_waker_slot && context.is_watched());
+        assert!(next.cancel.owns_waker_slot() && context.is_watched());
     }
 
     #[tokio::test]

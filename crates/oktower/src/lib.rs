@@ -68,6 +68,7 @@ mod call;
 mod call_context;
 mod call_future;
 mod call_guard;
+mod cancel_wait;
 mod certificate_pinner;
 mod client;
 mod client_body;

@@ -31,19 +31,40 @@ pub(crate) type CallId = u64;
 /// find its entry without allocating its name again).
 const MIN_SWEEP_AT: usize = 64;
 
-/// Where one call is kept: its call slot, its host's slot, and its id (which tells a reused
-/// call slot from the one the key was made for).
+/// Where one call is kept: its call slot, and the low 32 bits of its id (which tell a reused
+/// call slot from the one the key was made for). 8 bytes: a key sits in every call's future.
+///
+/// A slot index fits in 32 bits: every slot is a live call (or a freed one, reused first),
+/// and four billion live calls would take terabytes of futures before the table got there.
+/// A slot is freed only when its call leaves, which its key's owner does once, so the id's
+/// low bits are a second check, not the only one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CallKey {
-    call: usize,
-    host: usize,
-    id: CallId,
+    call: u32,
+    tag: u32,
 }
 
 impl CallKey {
-    /// The call's id (its place in arrival order).
+    fn new(call: usize, id: CallId) -> Self {
+        CallKey {
+            call: call as u32,
+            tag: id as u32,
+        }
+    }
+
+    fn call(&self) -> usize {
+        self.call as usize
+    }
+
+    /// Whether `slot` holds the call this key was made for.
+    fn names<T>(&self, slot: &CallSlot<T>) -> bool {
+        slot.id as u32 == self.tag
+    }
+
+    /// The call's id (its place in arrival order), for the first 2^32 calls.
+    #[cfg(test)]
     pub(crate) fn id(&self) -> CallId {
-        self.id
+        CallId::from(self.tag)
     }
 }
 
@@ -98,6 +119,8 @@ struct Host {
 #[derive(Debug)]
 struct CallSlot<T> {
     id: CallId,
+    /// The slot of the call's host.
+    host: u32,
     waiting: bool,
     /// `None`: the slot is free.
     payload: Option<T>,
@@ -206,6 +229,7 @@ impl<T> Admission<T> {
         }
         let slot = CallSlot {
             id,
+            host: host_slot as u32,
             waiting: !admitted,
             payload: Some(payload),
         };
@@ -214,11 +238,7 @@ impl<T> Admission<T> {
             None => self.calls.push(slot),
         }
         Arrival {
-            key: CallKey {
-                call: call_slot,
-                host: host_slot,
-                id,
-            },
+            key: CallKey::new(call_slot, id),
             admitted,
         }
     }
@@ -227,8 +247,8 @@ impl<T> Admission<T> {
     pub(crate) fn call_mut(&mut self, key: CallKey) -> Option<(&mut T, bool)> {
         let slot = self
             .calls
-            .get_mut(key.call)
-            .filter(|slot| slot.id == key.id)?;
+            .get_mut(key.call())
+            .filter(|slot| key.names(slot))?;
         let waiting = slot.waiting;
         slot.payload.as_mut().map(|payload| (payload, waiting))
     }
@@ -248,21 +268,21 @@ impl<T> Admission<T> {
     ) -> Option<T> {
         let slot = self
             .calls
-            .get_mut(key.call)
-            .filter(|slot| slot.id == key.id)?;
+            .get_mut(key.call())
+            .filter(|slot| key.names(slot))?;
         let payload = slot.payload.take()?;
-        let waiting = slot.waiting;
-        self.free_calls.push(key.call);
+        let (id, host_slot, waiting) = (slot.id, slot.host as usize, slot.waiting);
+        self.free_calls.push(key.call());
         let entry = self
             .hosts
-            .get_mut(key.host)
+            .get_mut(host_slot)
             .expect("a call's host is kept while the call is known");
         if waiting {
-            entry.waiters.remove(&key.id);
+            entry.waiters.remove(&id);
             self.queued = self.queued.saturating_sub(1);
             refresh(
                 entry,
-                key.host,
+                host_slot,
                 self.max_requests_per_host,
                 &mut self.runnable,
             );
@@ -272,7 +292,7 @@ impl<T> Admission<T> {
             self.running = self.running.saturating_sub(1);
             refresh(
                 entry,
-                key.host,
+                host_slot,
                 self.max_requests_per_host,
                 &mut self.runnable,
             );

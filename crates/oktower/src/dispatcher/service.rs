@@ -99,9 +99,9 @@ where
             .dispatcher
             .shared()
             .arrive(request.uri(), context.clone());
-        // A queued call waits on its token; an admitted one needs none.
-        let canceled = (!admitted).then(|| context.cancel_token().clone());
-        ResponseFuture::new(registration, canceled, self.inner.clone(), request)
+        // A queued call waits for its cancellation too; an admitted one needs not.
+        let queued = (!admitted).then_some(context);
+        ResponseFuture::new(registration, queued, self.inner.clone(), request)
     }
 }
 

@@ -7,7 +7,7 @@ use std::task::Waker;
 
 use tokio::sync::Notify;
 
-use super::admission::{Admission, CallId, CallKey};
+use super::admission::{Admission, CallKey};
 use super::service::host_key;
 use crate::CallContext;
 
@@ -192,11 +192,6 @@ impl Registration {
             Some((_, false)) | None => true,
         }
     }
-
-    /// The call's id (its place in arrival order).
-    fn id(&self) -> CallId {
-        self.key.id()
-    }
 }
 
 impl Drop for Registration {
@@ -208,7 +203,7 @@ impl Drop for Registration {
 impl fmt::Debug for Registration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registration")
-            .field("id", &self.id())
+            .field("key", &self.key)
             .finish()
     }
 }

@@ -31,6 +31,30 @@ fn canceling_a_queued_call_ends_it_at_once_and_frees_its_place() {
     assert_eq!(harness.started(), ["a.test/1", "a.test/3"]);
 }
 
+/// Queued calls sharing one context, made with the caller's token: the first waits in the
+/// context's waker slot, the second on the token; canceling the token directly (not through
+/// `CallContext::cancel`) ends both.
+#[test]
+fn a_token_canceled_directly_ends_every_queued_call_of_its_context() {
+    let mut harness = Harness::new(64, 1);
+    let mut running = harness.call("http://a.test/1");
+    let token = tokio_util::sync::CancellationToken::new();
+    let context = CallContext::with_token(Arc::new(NoEvents), token.child_token());
+    let mut first = harness.call_with("http://a.test/2", &context);
+    let mut second = harness.call_with("http://a.test/3", &context);
+    let _running = succeed(&mut running);
+    let (counter, waker) = CountingWaker::new();
+    assert!(poll_with(&mut first, Some(&waker)).is_pending());
+    assert!(poll_with(&mut second, Some(&waker)).is_pending());
+    assert_eq!(harness.counts(), (1, 2));
+
+    token.cancel();
+    assert_eq!(counter.count(), 2, "both waiting calls are woken");
+    assert!(answer(&mut first).unwrap_err().is_canceled());
+    assert!(answer(&mut second).unwrap_err().is_canceled());
+    assert_eq!(harness.counts(), (1, 0));
+}
+
 #[test]
 fn a_call_canceled_after_its_promotion_frees_its_slot() {
     let mut harness = Harness::new(64, 1);
