@@ -183,21 +183,11 @@ impl Drop for CallGuard {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Wake, Waker};
+    use std::task::Waker;
 
     use super::*;
     use crate::NoEvents;
-
-    /// A waker that counts its wakes.
-    #[derive(Default)]
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::counting_waker::CountingWaker;
 
     fn watch(context: &CallContext, timeout: Option<Duration>) -> CallWatch {
         let uri = Uri::from_static("http://watch.test/");
@@ -210,10 +200,8 @@ mod tests {
         let mut owner = watch(&context, None);
         let mut other = watch(&context, None);
         assert!(owner.cancel.owns_waker_slot() && !other.cancel.owns_waker_slot());
-        let (owner_wakes, other_wakes) =
-            (Arc::new(Counter::default()), Arc::new(Counter::default()));
-        let owner_waker = Waker::from(owner_wakes.clone());
-        let other_waker = Waker::from(other_wakes.clone());
+        let (owner_wakes, owner_waker) = CountingWaker::new();
+        let (other_wakes, other_waker) = CountingWaker::new();
         for _ in 0..2 {
             assert!(
                 owner
@@ -227,11 +215,11 @@ mod tests {
             );
         }
         // The other watch asked for the token: the owner was woken once to wait on it.
-        assert_eq!(owner_wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(owner_wakes.count(), 1);
 
         context.cancel();
-        assert_eq!(owner_wakes.0.load(Ordering::SeqCst), 2);
-        assert_eq!(other_wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(owner_wakes.count(), 2);
+        assert_eq!(other_wakes.count(), 1);
         for (watch, waker) in [(&mut owner, &owner_waker), (&mut other, &other_waker)] {
             match watch.poll_interrupt(&mut Context::from_waker(waker)) {
                 Poll::Ready(error) => assert_eq!(error.kind(), ErrorKind::Canceled),
@@ -243,9 +231,8 @@ mod tests {
     #[tokio::test]
     async fn the_owner_lets_the_slot_go_and_a_later_cancel_wakes_nothing_stale() {
         let context = CallContext::new(Arc::new(NoEvents));
-        let wakes = Arc::new(Counter::default());
+        let (wakes, waker) = CountingWaker::new();
         let mut owner = watch(&context, None);
-        let waker = Waker::from(wakes.clone());
         assert!(
             owner
                 .poll_interrupt(&mut Context::from_waker(&waker))
@@ -253,7 +240,7 @@ mod tests {
         );
         drop(owner);
         context.cancel();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+        assert_eq!(wakes.count(), 0);
     }
 
     /// A call is watched while a watch lives; after the owner ends, the next watch owns the
@@ -287,30 +274,24 @@ mod tests {
         // The token is asked for while the watch waits in the slot (as a layer below does),
         // then canceled by its holder, never through `CallContext::cancel`.
         let context = CallContext::new(Arc::new(NoEvents));
-        let wakes = Arc::new(Counter::default());
-        let waker = Waker::from(wakes.clone());
+        let (wakes, waker) = CountingWaker::new();
         let mut waiting = watch(&context, None);
         assert!(!interrupted(&mut waiting, &waker));
         let token = context.cancel_token().clone();
-        assert_eq!(
-            wakes.0.load(Ordering::SeqCst),
-            1,
-            "woken to wait on the token"
-        );
+        assert_eq!(wakes.count(), 1, "woken to wait on the token");
         assert!(!interrupted(&mut waiting, &waker));
         token.cancel();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
+        assert_eq!(wakes.count(), 2);
         assert!(interrupted(&mut waiting, &waker));
 
         // A context made with the caller's token (a child of its own, canceled from above).
         let parent = tokio_util::sync::CancellationToken::new();
         let context = CallContext::with_token(Arc::new(NoEvents), parent.child_token());
-        let wakes = Arc::new(Counter::default());
-        let waker = Waker::from(wakes.clone());
+        let (wakes, waker) = CountingWaker::new();
         let mut waiting = watch(&context, None);
         assert!(!interrupted(&mut waiting, &waker));
         parent.cancel();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(wakes.count(), 1);
         assert!(interrupted(&mut waiting, &waker));
     }
 

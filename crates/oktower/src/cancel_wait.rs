@@ -110,21 +110,11 @@ impl Drop for CancelWait {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Wake, Waker};
+    use std::task::Waker;
 
     use super::*;
     use crate::NoEvents;
-
-    /// A waker that counts its wakes.
-    #[derive(Default)]
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::counting_waker::CountingWaker;
 
     fn poll(wait: &mut CancelWait, waker: &Waker) -> bool {
         wait.poll_canceled(&mut Context::from_waker(waker))
@@ -137,12 +127,11 @@ mod tests {
         let context = CallContext::new(Arc::new(NoEvents));
         let mut wait = CancelWait::new(context.clone());
         assert!(wait.owns_waker_slot() && !context.is_watched());
-        let wakes = Arc::new(Counter::default());
-        let waker = Waker::from(wakes.clone());
+        let (wakes, waker) = CountingWaker::new();
         assert!(!poll(&mut wait, &waker));
         assert!(!wait.waits_on_token(), "no token is made while waiting");
         context.cancel();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(wakes.count(), 1);
         assert!(poll(&mut wait, &waker));
     }
 
@@ -151,8 +140,7 @@ mod tests {
     #[test]
     fn the_slot_has_one_owner_and_is_given_back() {
         let context = CallContext::new(Arc::new(NoEvents));
-        let wakes = Arc::new(Counter::default());
-        let waker = Waker::from(wakes.clone());
+        let (wakes, waker) = CountingWaker::new();
         let mut watch = CancelWait::new(context.clone());
         let queued = CancelWait::new(context.clone());
         assert!(watch.owns_waker_slot() && !queued.owns_waker_slot());
@@ -162,11 +150,7 @@ mod tests {
         assert!(next.owns_waker_slot());
         drop((queued, next));
         context.cancel();
-        assert_eq!(
-            wakes.0.load(Ordering::SeqCst),
-            0,
-            "no stale waker was woken"
-        );
+        assert_eq!(wakes.count(), 0, "no stale waker was woken");
     }
 
     /// A token canceled directly (a context made with the caller's token) ends the wait of
@@ -176,11 +160,10 @@ mod tests {
         let parent = tokio_util::sync::CancellationToken::new();
         let context = CallContext::with_token(Arc::new(NoEvents), parent.child_token());
         let mut wait = CancelWait::new(context);
-        let wakes = Arc::new(Counter::default());
-        let waker = Waker::from(wakes.clone());
+        let (wakes, waker) = CountingWaker::new();
         assert!(!poll(&mut wait, &waker));
         parent.cancel();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(wakes.count(), 1);
         assert!(poll(&mut wait, &waker));
     }
 }

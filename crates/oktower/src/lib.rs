@@ -75,6 +75,8 @@ mod client_body;
 mod connect;
 mod connection;
 mod connection_info;
+#[cfg(test)]
+mod counting_waker;
 mod deadline;
 pub mod dispatcher;
 mod dns;

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -21,6 +21,7 @@ use http_body::{Body, Frame};
 use tower_service::Service;
 
 use super::{Dispatched, Dispatcher, ResponseBody, ResponseFuture};
+use crate::counting_waker::CountingWaker;
 use crate::{CallContext, Error, ErrorKind, EventListener};
 
 /// The inner service: records each request it is called with ("host/path"), answers at
@@ -210,28 +211,6 @@ fn succeed(call: &mut Call) -> Response<ResponseBody<TestBody>> {
 /// Polls `call` once; it must still wait.
 fn assert_waiting(call: &mut Call) {
     assert!(poll_with(call, None).is_pending(), "the call should wait");
-}
-
-/// A waker that counts its wake-ups.
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl CountingWaker {
-    fn new() -> (Arc<Self>, Waker) {
-        let counter = Arc::new(CountingWaker::default());
-        let waker = Waker::from(counter.clone());
-        (counter, waker)
-    }
-
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 /// A listener that records the dispatcher events it hears.
