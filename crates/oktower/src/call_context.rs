@@ -49,8 +49,9 @@ struct Inner {
     cancel: OnceLock<CancellationToken>,
     /// Whether `canceled` was reported, so that it is reported once.
     reported: AtomicBool,
-    /// The waker of the client's watch over this call, woken by `cancel`: the watch waits for
-    /// the cancellation without a future of its own.
+    /// The waker of the waiter that owns this slot (the client's watch over the call, or the
+    /// call's wait in a dispatcher's queue), woken by `cancel`: it waits for the cancellation
+    /// without a token or a future of its own.
     watcher: Mutex<Option<Waker>>,
     /// Whether a waiter owns `watcher` (a context shared by several calls has one owner; the
     /// other waiters wait on the token).
