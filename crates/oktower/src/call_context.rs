@@ -7,6 +7,7 @@ use std::task::Waker;
 use http::Extensions;
 use tokio_util::sync::CancellationToken;
 
+use crate::event_listeners::forward_every_hook;
 use crate::{CallTimings, EventListener, NoEvents, TimingsRecorder};
 
 /// The listener used when a request carries no [`CallContext`].
@@ -37,10 +38,8 @@ pub struct CallContext {
 }
 
 struct Inner {
-    listener: Arc<dyn EventListener>,
-    /// The recorder of the call's timings, when the client made this context (it is also the
-    /// listener).
-    timings: Option<Arc<TimingsRecorder>>,
+    /// Who hears the call's events.
+    listening: Listening,
     /// Someone hears the events beyond the timings recorder (false only for a client's call
     /// without listeners, which lets the exchange skip what only listeners need).
     heard: bool,
@@ -65,16 +64,23 @@ struct Inner {
     retry_decider: AtomicBool,
 }
 
+/// Who hears a call's events.
+// The recorder is inline on purpose: boxing it would bring back the allocation it saves. A
+// context made with a caller's listener (outside a client) carries the unused room.
+#[allow(clippy::large_enum_variant)]
+enum Listening {
+    /// A listener of the caller's.
+    Plain(Arc<dyn EventListener>),
+    /// The recorder of the call's timings, when the client made the context: it hears every
+    /// event first and passes it on. Kept in the context's own allocation: a client's call
+    /// allocates one for both.
+    Recording(TimingsRecorder),
+}
+
 impl Inner {
-    fn new(
-        listener: Arc<dyn EventListener>,
-        timings: Option<Arc<TimingsRecorder>>,
-        heard: bool,
-        cancel: OnceLock<CancellationToken>,
-    ) -> Self {
+    fn new(listening: Listening, heard: bool, cancel: OnceLock<CancellationToken>) -> Self {
         Inner {
-            listener,
-            timings,
+            listening,
             heard,
             cancel,
             reported: AtomicBool::new(false),
@@ -89,23 +95,24 @@ impl Inner {
 impl CallContext {
     /// A context reporting to `listener`, with a fresh cancellation token.
     pub fn new(listener: Arc<dyn EventListener>) -> Self {
+        let listening = Listening::Plain(listener);
         CallContext {
-            inner: Arc::new(Inner::new(listener, None, true, OnceLock::new())),
+            inner: Arc::new(Inner::new(listening, true, OnceLock::new())),
         }
     }
 
     /// A context reporting to `listener` and canceled by `cancel`.
     pub fn with_token(listener: Arc<dyn EventListener>, cancel: CancellationToken) -> Self {
+        let listening = Listening::Plain(listener);
         CallContext {
-            inner: Arc::new(Inner::new(listener, None, true, OnceLock::from(cancel))),
+            inner: Arc::new(Inner::new(listening, true, OnceLock::from(cancel))),
         }
     }
 
     /// The context of a client's call: `recorder` hears every event (and passes it on) and
     /// gives the call's [`CallTimings`].
-    pub(crate) fn recording(recorder: Arc<TimingsRecorder>, heard: bool) -> Self {
-        let listener = recorder.clone();
-        let inner = Inner::new(listener, Some(recorder), heard, OnceLock::new());
+    pub(crate) fn recording(recorder: TimingsRecorder, heard: bool) -> Self {
+        let inner = Inner::new(Listening::Recording(recorder), heard, OnceLock::new());
         CallContext {
             inner: Arc::new(inner),
         }
@@ -129,13 +136,16 @@ impl CallContext {
 
     /// The call's timings, when the client made this context.
     pub(crate) fn timings(&self) -> Option<CallTimings> {
-        self.inner.timings.clone().map(CallTimings::new)
+        self.recorder().map(|_| CallTimings::new(self.clone()))
     }
 
     /// The recorder of the call's timings, when the client made this context (it is also
     /// the listener): a layer that read the clock for itself hands it the instant.
-    pub(crate) fn recorder(&self) -> Option<&Arc<TimingsRecorder>> {
-        self.inner.timings.as_ref()
+    pub(crate) fn recorder(&self) -> Option<&TimingsRecorder> {
+        match &self.inner.listening {
+            Listening::Recording(recorder) => Some(recorder),
+            Listening::Plain(_) => None,
+        }
     }
 
     /// The context in `extensions`, if any.
@@ -147,7 +157,7 @@ impl CallContext {
     /// when there is no context).
     pub fn listener_in(extensions: &Extensions) -> &dyn EventListener {
         match extensions.get::<CallContext>() {
-            Some(context) => &*context.inner.listener,
+            Some(context) => context.listener(),
             None => &NO_EVENTS,
         }
     }
@@ -160,8 +170,18 @@ impl CallContext {
     }
 
     /// The call's listener.
-    pub fn listener(&self) -> &Arc<dyn EventListener> {
-        &self.inner.listener
+    pub fn listener(&self) -> &dyn EventListener {
+        self.inner.listener()
+    }
+
+    /// The call's listener, shared: for what hears the call's events beyond the borrow of
+    /// the context (a route selector, a request body's tracker).
+    pub(crate) fn shared_listener(&self) -> Arc<dyn EventListener> {
+        match &self.inner.listening {
+            Listening::Plain(listener) => listener.clone(),
+            // The context's allocation is the listener: no other is made.
+            Listening::Recording(_) => self.inner.clone(),
+        }
     }
 
     /// The call's cancellation token: awaiting `cancelled()` on it ends when the call is
@@ -185,7 +205,7 @@ impl CallContext {
     /// call timeout). Idempotent.
     pub fn cancel(&self) {
         if !self.inner.reported.swap(true, Ordering::AcqRel) {
-            self.inner.listener.canceled();
+            self.listener().canceled();
         }
         // Making the token (if this is the first ask) wakes a watch waiting in the slot; once
         // the token exists, watches wait on it, so canceling it wakes them.
@@ -199,6 +219,27 @@ impl CallContext {
             .get()
             .is_some_and(CancellationToken::is_cancelled)
     }
+}
+
+impl Inner {
+    fn listener(&self) -> &dyn EventListener {
+        match &self.listening {
+            Listening::Plain(listener) => &**listener,
+            Listening::Recording(recorder) => recorder,
+        }
+    }
+}
+
+macro_rules! to_listener {
+    ($s:ident, $hook:ident($($arg:expr),*)) => {
+        $s.listener().$hook($($arg),*)
+    };
+}
+
+/// A context's allocation hears its call's events, so that it can be shared as the call's
+/// listener (see [`CallContext::shared_listener`]).
+impl EventListener for Inner {
+    forward_every_hook!(self, to_listener);
 }
 
 /// Waiting for the cancellation (`CancelWait`): one waiter owns the context's waker slot. And
@@ -301,5 +342,27 @@ mod tests {
         let context = CallContext::with_token(Arc::new(NoEvents), token.clone());
         token.cancel();
         assert!(context.is_canceled());
+    }
+
+    /// A client's context holds its timings recorder in its own allocation; shared as the
+    /// call's listener (for a route selector, a body tracker) it is the recorder that hears.
+    #[tokio::test(start_paused = true)]
+    async fn the_shared_listener_of_a_recording_context_records() {
+        let recorder = TimingsRecorder::new(Arc::new(NoEvents));
+        let context = CallContext::recording(recorder, false);
+        let shared = context.shared_listener();
+        shared.dns_start("a.test");
+        tokio::time::advance(std::time::Duration::from_millis(30)).await;
+        shared.dns_end("a.test", &[]);
+        let timings = context.timings().map(|timings| timings.timings());
+        assert_eq!(
+            timings.and_then(|timings| timings.dns),
+            Some(std::time::Duration::from_millis(30))
+        );
+        // A caller's own listener is shared as it is.
+        let plain: Arc<dyn EventListener> = Arc::new(NoEvents);
+        let context = CallContext::new(plain.clone());
+        assert!(Arc::ptr_eq(&context.shared_listener(), &plain));
+        assert!(context.timings().is_none());
     }
 }

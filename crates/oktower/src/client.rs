@@ -213,7 +213,7 @@ impl Client {
             None => (NO_EVENTS.clone(), false),
         };
         let recorder = TimingsRecorder::with_origin(listener, origin);
-        CallContext::recording(Arc::new(recorder), heard)
+        CallContext::recording(recorder, heard)
     }
 
     /// Runs one call through the dispatcher and the stack.

@@ -118,6 +118,8 @@ macro_rules! forward_every_hook {
     };
 }
 
+pub(crate) use forward_every_hook;
+
 macro_rules! to_shared {
     ($s:ident, $hook:ident($($arg:expr),*)) => {
         (**$s).$hook($($arg),*)

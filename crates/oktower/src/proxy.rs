@@ -183,13 +183,22 @@ pub trait ProxySelector: Send + Sync + 'static {
     fn connect_failed(&self, _uri: &http::Uri, _proxy: &Proxy, _error: &Error) {}
 }
 
-/// A selector that always answers [`Proxy::Direct`].
+/// A selector that always answers a direct connection: an empty list, which means
+/// [`Proxy::Direct`] (and, unlike `vec![Proxy::Direct]`, allocates nothing on each new
+/// connection).
+///
+/// ```
+/// use oktower::{NoProxy, ProxySelector};
+///
+/// let uri: http::Uri = "http://example.test/".parse().unwrap();
+/// assert!(NoProxy.select(&uri).is_empty());
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoProxy;
 
 impl ProxySelector for NoProxy {
     fn select(&self, _uri: &http::Uri) -> Vec<Proxy> {
-        vec![Proxy::Direct]
+        Vec::new()
     }
 }
 

@@ -1,7 +1,6 @@
 //! [`Response`]: a response with what reqwest and OkHttp users reach for.
 
 use std::fmt;
-use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
@@ -9,23 +8,30 @@ use http::{HeaderMap, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 
 use crate::follow_up::FinalUri;
-use crate::{Body, ConnectionInfo, Error, Handshake, PriorResponse, Timings, TimingsRecorder};
+use crate::{
+    Body, CallContext, ConnectionInfo, Error, Handshake, PriorResponse, Timings, TimingsRecorder,
+};
 
 /// The timings of a call, in its response's extensions; read them with
 /// [`timings`](Self::timings) (phases still running, such as reading the body, are `None`).
 #[derive(Clone)]
 pub struct CallTimings {
-    recorder: Arc<TimingsRecorder>,
+    /// The call's context, whose timings recorder it reads.
+    context: CallContext,
 }
 
 impl CallTimings {
-    pub(crate) fn new(recorder: Arc<TimingsRecorder>) -> Self {
-        CallTimings { recorder }
+    /// The timings of the call of `context` (one a client made, with a recorder).
+    pub(crate) fn new(context: CallContext) -> Self {
+        CallTimings { context }
     }
 
     /// The timings recorded so far.
     pub fn timings(&self) -> Timings {
-        self.recorder.timings()
+        self.context
+            .recorder()
+            .map(TimingsRecorder::timings)
+            .unwrap_or_default()
     }
 }
 

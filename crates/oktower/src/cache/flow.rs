@@ -76,7 +76,7 @@ where
     let (parts, body) = request.into_parts();
     let context = CallContext::of(&parts.extensions).cloned();
     let listener: &dyn EventListener = match &context {
-        Some(context) => context.listener().as_ref(),
+        Some(context) => context.listener(),
         None => &NoEvents,
     };
     let is_head = parts.method == Method::HEAD;

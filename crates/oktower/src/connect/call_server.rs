@@ -267,8 +267,8 @@ fn prepare(request: Request<RequestBody>, exchange: &Exchange) -> Prepared {
         }
     }
     let expect_continue = has_expect && expects_continue(&parts.headers);
-    let tracker =
-        (!body.is_end_stream()).then(|| BodyTracker::new(listener.clone(), expect_continue));
+    let tracker = (!body.is_end_stream())
+        .then(|| BodyTracker::new(exchange.shared_listener(), expect_continue));
     // One clock read for the timings, the read timeout and the response times.
     let started = Instant::now();
     match exchange.recorder() {
@@ -293,10 +293,10 @@ fn prepare(request: Request<RequestBody>, exchange: &Exchange) -> Prepared {
     if multiplexed && (heard || expect_continue) {
         interim = Some(Box::new(Interim {
             tracker: tracker.clone().filter(|_| expect_continue),
-            listener: heard.then(|| listener.clone()),
+            listener: heard.then(|| exchange.shared_listener()),
         }));
     } else if heard || expect_continue {
-        let listener = listener.clone();
+        let listener = exchange.shared_listener();
         let tracker = tracker.clone();
         hyper::ext::on_informational(&mut wire, move |response| {
             if response.status() == StatusCode::CONTINUE {
@@ -473,7 +473,7 @@ fn fail(
 
 /// Reports `error` as the request's failure while its body was still being sent, else as the
 /// response's.
-fn report_failure(listener: &Arc<dyn EventListener>, error: &Error, tracker: Option<&BodyTracker>) {
+fn report_failure(listener: &dyn EventListener, error: &Error, tracker: Option<&BodyTracker>) {
     if tracker.is_some_and(|t| !t.is_finished()) {
         listener.request_failed(error);
     } else {

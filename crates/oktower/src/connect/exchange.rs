@@ -77,17 +77,26 @@ impl Exchange {
         self.shared.read_timeout
     }
 
-    pub(crate) fn listener(&self) -> &Arc<dyn EventListener> {
+    pub(crate) fn listener(&self) -> &dyn EventListener {
         match &self.shared.events {
             Events::Call(context) => context.listener(),
-            Events::Listener(listener) => listener,
+            Events::Listener(listener) => &**listener,
+        }
+    }
+
+    /// The listener, shared: for what hears the exchange's events beyond its borrow (the
+    /// request body's tracker, an HTTP/2 stream).
+    pub(crate) fn shared_listener(&self) -> Arc<dyn EventListener> {
+        match &self.shared.events {
+            Events::Call(context) => context.shared_listener(),
+            Events::Listener(listener) => listener.clone(),
         }
     }
 
     /// The call's timings recorder, when it has one (it is also the listener).
     pub(crate) fn recorder(&self) -> Option<&TimingsRecorder> {
         match &self.shared.events {
-            Events::Call(context) => context.recorder().map(|recorder| &**recorder),
+            Events::Call(context) => context.recorder(),
             Events::Listener(_) => None,
         }
     }

@@ -212,7 +212,7 @@ fn listener_of(
     context: Option<&CallContext>,
 ) -> Arc<dyn EventListener> {
     match context {
-        Some(context) => context.listener().clone(),
+        Some(context) => context.shared_listener(),
         None => settings.no_events.clone(),
     }
 }

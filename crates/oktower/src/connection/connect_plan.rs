@@ -3,6 +3,7 @@
 //! HTTPS proxy, a `CONNECT` tunnel), TLS to the origin, and the HTTP handshake. A failure after
 //! TCP moves on to the routes not yet tried.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -43,32 +44,35 @@ pub(crate) struct ConnectContext<'a> {
     pub(crate) closed_signal: &'a Arc<Notify>,
 }
 
-/// Connects to the first of `routes` that works, removing from `routes` every route tried
-/// (the failures are recorded in the route database). On failure the error is the last one,
-/// with the earlier ones as recovered failures; `routes` then holds what is left to try.
+/// Connects to the first of `candidates` that works (the failures are recorded in the route
+/// database). On failure the error is the last one, with the earlier ones as recovered
+/// failures.
+///
+/// The candidates are borrowed: the common case, the first race winning and its handshake
+/// succeeding, copies no list. Only after a failure are the routes left to try collected.
 pub(crate) async fn connect(
-    routes: &mut Vec<Route>,
+    candidates: &[Route],
     context: &ConnectContext<'_>,
 ) -> Result<Handshaken, Error> {
     let mut failures: Vec<Error> = Vec::new();
-    while !routes.is_empty() {
+    let mut remaining: Cow<'_, [Route]> = Cow::Borrowed(candidates);
+    while !remaining.is_empty() {
         let settings = RaceSettings {
             fast_fallback: context.fast_fallback,
             connect_timeout: context.connect_timeout,
         };
-        let outcome = race_tcp(routes, context.tcp, settings, context.listener).await;
+        let outcome = race_tcp(&remaining, context.tcp, settings, context.listener).await;
         for route in &outcome.failed {
             context.database.failed(route);
         }
-        routes.retain(|route| !outcome.failed.contains(route));
         let connected = match outcome.result {
             Ok(connected) => connected,
             Err(error) => {
                 failures.push(error);
+                remaining = without(&remaining, &outcome.failed, None);
                 continue;
             }
         };
-        routes.retain(|route| *route != connected.route);
         let route = connected.route;
         match establish(connected.io, &route, context).await {
             Ok(handshaken) => {
@@ -93,10 +97,21 @@ pub(crate) async fn connect(
                 if canceled {
                     break;
                 }
+                remaining = without(&remaining, &outcome.failed, Some(&route));
             }
         }
     }
     Err(combine(failures.into_iter()))
+}
+
+/// `routes` without those in `failed` and without `tried`, in their order.
+fn without<'a>(routes: &[Route], failed: &[Route], tried: Option<&Route>) -> Cow<'a, [Route]> {
+    let left = routes
+        .iter()
+        .filter(|route| !failed.contains(route) && Some(*route) != tried)
+        .cloned()
+        .collect::<Vec<_>>();
+    Cow::Owned(left)
 }
 
 /// Everything after TCP on `route`: proxy steps, TLS and the HTTP handshake.

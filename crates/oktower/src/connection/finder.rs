@@ -94,8 +94,7 @@ async fn connect_new(
                 break reservation;
             }
         };
-        let mut untried = candidates.to_vec();
-        match connect(&mut untried, context).await {
+        match connect(candidates, context).await {
             Ok(handshaken) => {
                 let multiplexed = handshaken.connection.is_multiplexed();
                 if multiplexed

@@ -39,15 +39,11 @@ impl RouteSelector {
     ) -> Self {
         let uri = address.uri();
         events.proxy_select_start(uri);
-        let mut proxies = match address.proxy() {
+        let proxies = match address.proxy() {
             Some(proxy) => vec![proxy.clone()],
             None => address.proxy_selector().select(uri),
         };
-        if proxies.is_empty() {
-            proxies.push(Proxy::Direct);
-        }
-        events.proxy_select_end(uri, &proxies);
-        RouteSelector {
+        let selector = RouteSelector {
             address,
             database,
             events,
@@ -55,13 +51,27 @@ impl RouteSelector {
             proxies,
             next_proxy: 0,
             postponed: Vec::new(),
+        };
+        let uri = selector.address.uri();
+        selector.events.proxy_select_end(uri, selector.proxies());
+        selector
+    }
+
+    /// The proxies to try, best first: an empty answer of the selector means a direct
+    /// connection (held as no list at all, so that the common case allocates none).
+    fn proxies(&self) -> &[Proxy] {
+        static DIRECT_ONLY: [Proxy; 1] = [Proxy::Direct];
+        if self.proxies.is_empty() {
+            &DIRECT_ONLY
+        } else {
+            &self.proxies
         }
     }
 
     /// Whether [`next`](Self::next) has another selection to make: a proxy not yet tried, or
     /// postponed routes. A failed `next` does not end the selection.
     pub(crate) fn has_next(&self) -> bool {
-        self.next_proxy < self.proxies.len() || !self.postponed.is_empty()
+        self.next_proxy < self.proxies().len() || !self.postponed.is_empty()
     }
 
     /// The routes of the next proxy that has any route not postponed; once every proxy has been
@@ -75,13 +85,13 @@ impl RouteSelector {
     /// Cancel-safe: dropping the future during a DNS lookup leaves that proxy to be tried again.
     pub(crate) async fn next(&mut self) -> Result<Selection, Error> {
         if !self.has_next() {
-            let proxies: Vec<String> = self.proxies.iter().map(Proxy::to_string).collect();
+            let proxies: Vec<String> = self.proxies().iter().map(Proxy::to_string).collect();
             let (host, proxies) = (self.address.host(), proxies.join(", "));
             let message = format!("No route to {host}; exhausted proxy configurations: {proxies}");
             return Err(self.error(ErrorKind::Connect, message));
         }
         let mut routes = Vec::new();
-        while let Some(proxy) = self.proxies.get(self.next_proxy).cloned() {
+        while let Some(proxy) = self.proxies().get(self.next_proxy).cloned() {
             let resolved = self.socket_addrs(&proxy).await;
             self.next_proxy += 1;
             let resolved = resolved?;
@@ -406,7 +416,7 @@ mod tests {
             let mut rs = t.start(Scheme::Http, explicit.clone());
             let asked = usize::from(explicit.is_none());
             assert_eq!(t.entries("select ").len(), asked);
-            assert_eq!(rs.proxies, [Proxy::Direct]);
+            assert_eq!(rs.proxies(), [Proxy::Direct]);
             let ips = t.allocate(URI_HOST, 2);
             assert_eq!(take(&mut rs).await, direct(&ips));
             assert!(!rs.has_next());

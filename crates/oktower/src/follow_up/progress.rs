@@ -366,7 +366,7 @@ where
 
     fn listener(&self) -> &dyn EventListener {
         match &self.lent_context {
-            Some(context) => context.listener().as_ref(),
+            Some(context) => context.listener(),
             None => CallContext::listener_in(&self.head.extensions),
         }
     }
