@@ -14,7 +14,8 @@
 //!
 //! - **memory per queued call**, from the heap counter the caller passes in (the
 //!   `dispatcher_queue` binary counts every allocation with `stats_alloc`): the request
-//!   itself (URI, extensions, its `CallContext`), the dispatcher's own bookkeeping (what
+//!   itself (URI, extensions, its `CallContext` with the call's timings recorder, as a
+//!   client's call has), the dispatcher's own bookkeeping (what
 //!   `Dispatched::call` allocates: the call's entry in the dispatcher's tables), and the
 //!   spawned task that owns the waiting `ResponseFuture` (tokio's task cell, the future
 //!   inline). The future's own size is reported too.

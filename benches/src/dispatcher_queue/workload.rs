@@ -72,8 +72,9 @@ impl Service<Request<()>> for RecordingServer {
 }
 
 /// Makes the requests of the scenario: call `i` goes to host `i % hosts`, so the hosts take
-/// turns, and each request carries its [`CallTag`] and a [`CallContext`] (as a `Client` call
-/// does, so that the dispatcher need not make one).
+/// turns, and each request carries its [`CallTag`] and a [`CallContext`] recording the call's
+/// timings, as a `Client`'s call's does (so that the memory counted is a client call's, and
+/// the dispatcher need not make a context).
 #[derive(Debug)]
 pub struct RequestMaker {
     hosts: u32,
@@ -104,7 +105,7 @@ impl RequestMaker {
         request.extensions_mut().insert(tag);
         request
             .extensions_mut()
-            .insert(CallContext::new(self.listener.clone()));
+            .insert(CallContext::recording_timings(self.listener.clone()));
         request
     }
 

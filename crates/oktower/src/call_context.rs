@@ -38,8 +38,6 @@ pub struct CallContext {
 }
 
 struct Inner {
-    /// Who hears the call's events.
-    listening: Listening,
     /// Someone hears the events beyond the timings recorder (false only for a client's call
     /// without listeners, which lets the exchange skip what only listeners need).
     heard: bool,
@@ -62,25 +60,28 @@ struct Inner {
     /// leaves the `connection_released` event of a failed exchange to it, to report after its
     /// `retry_decision`, as OkHttp orders them.
     retry_decider: AtomicBool,
+    /// Who hears the call's events.
+    listening: Listening,
 }
 
 /// Who hears a call's events.
-// The recorder is inline on purpose: boxing it would bring back the allocation it saves. A
-// context made with a caller's listener (outside a client) carries the unused room.
+// The recorder is inline on purpose: boxing it would bring back the allocation it saves; a
+// context made with a caller's own listener (outside a client) carries the unused room. An
+// unsized last field would size each context to what it holds, but make `CallContext` a
+// pointer and a vtable, 8 bytes more in every future and value that holds one.
 #[allow(clippy::large_enum_variant)]
 enum Listening {
     /// A listener of the caller's.
     Plain(Arc<dyn EventListener>),
-    /// The recorder of the call's timings, when the client made the context: it hears every
-    /// event first and passes it on. Kept in the context's own allocation: a client's call
-    /// allocates one for both.
+    /// The recorder of a client call's timings: it hears every event first and passes it on.
+    /// It lives in the context's own allocation: a client's call allocates one for both.
     Recording(TimingsRecorder),
 }
 
-impl Inner {
-    fn new(listening: Listening, heard: bool, cancel: OnceLock<CancellationToken>) -> Self {
-        Inner {
-            listening,
+impl CallContext {
+    /// A context whose events `listening` hears.
+    fn made(listening: Listening, heard: bool, cancel: OnceLock<CancellationToken>) -> Self {
+        let inner = Arc::new(Inner {
             heard,
             cancel,
             reported: AtomicBool::new(false),
@@ -88,34 +89,42 @@ impl Inner {
             waker_slot_owned: AtomicBool::new(false),
             watches: AtomicUsize::new(0),
             retry_decider: AtomicBool::new(false),
-        }
+            listening,
+        });
+        CallContext { inner }
     }
 }
 
 impl CallContext {
     /// A context reporting to `listener`, with a fresh cancellation token.
     pub fn new(listener: Arc<dyn EventListener>) -> Self {
-        let listening = Listening::Plain(listener);
-        CallContext {
-            inner: Arc::new(Inner::new(listening, true, OnceLock::new())),
-        }
+        CallContext::made(Listening::Plain(listener), true, OnceLock::new())
     }
 
     /// A context reporting to `listener` and canceled by `cancel`.
     pub fn with_token(listener: Arc<dyn EventListener>, cancel: CancellationToken) -> Self {
-        let listening = Listening::Plain(listener);
-        CallContext {
-            inner: Arc::new(Inner::new(listening, true, OnceLock::from(cancel))),
-        }
+        CallContext::made(Listening::Plain(listener), true, OnceLock::from(cancel))
+    }
+
+    /// A context that records the call's timings, as a [`Client`](crate::Client)'s call does,
+    /// and passes every event on to `listener`; [`CallTimings`] read them. For a stack driven
+    /// without a client whose responses should carry timings too.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use oktower::{CallContext, NoEvents};
+    ///
+    /// let context = CallContext::recording_timings(Arc::new(NoEvents));
+    /// context.listener().call_start(&"http://a.test/".parse().unwrap());
+    /// ```
+    pub fn recording_timings(listener: Arc<dyn EventListener>) -> Self {
+        CallContext::recording(TimingsRecorder::new(listener), true)
     }
 
     /// The context of a client's call: `recorder` hears every event (and passes it on) and
     /// gives the call's [`CallTimings`].
     pub(crate) fn recording(recorder: TimingsRecorder, heard: bool) -> Self {
-        let inner = Inner::new(Listening::Recording(recorder), heard, OnceLock::new());
-        CallContext {
-            inner: Arc::new(inner),
-        }
+        CallContext::made(Listening::Recording(recorder), heard, OnceLock::new())
     }
 
     /// A follow-up layer decides on this call's retries (and reports the release of a failed
@@ -171,16 +180,9 @@ impl CallContext {
 
     /// The call's listener.
     pub fn listener(&self) -> &dyn EventListener {
-        self.inner.listener()
-    }
-
-    /// The call's listener, shared: for what hears the call's events beyond the borrow of
-    /// the context (a route selector, a request body's tracker).
-    pub(crate) fn shared_listener(&self) -> Arc<dyn EventListener> {
         match &self.inner.listening {
-            Listening::Plain(listener) => listener.clone(),
-            // The context's allocation is the listener: no other is made.
-            Listening::Recording(_) => self.inner.clone(),
+            Listening::Plain(listener) => &**listener,
+            Listening::Recording(recorder) => recorder,
         }
     }
 
@@ -221,12 +223,38 @@ impl CallContext {
     }
 }
 
-impl Inner {
-    fn listener(&self) -> &dyn EventListener {
-        match &self.listening {
-            Listening::Plain(listener) => &**listener,
-            Listening::Recording(recorder) => recorder,
+/// Who hears a call's events, owned: the call's context, or a listener outside any call (a
+/// connect stack used on its own). For what hears them beyond a borrow of the context: an
+/// exchange, a route selector, a request body's tracker.
+#[derive(Clone)]
+pub(crate) enum CallEvents {
+    /// The call's context: its listener, and its timings recorder when it has one.
+    Call(CallContext),
+    /// A listener outside any call.
+    Listener(Arc<dyn EventListener>),
+}
+
+impl CallEvents {
+    /// The listener that hears the events.
+    pub(crate) fn listener(&self) -> &dyn EventListener {
+        match self {
+            CallEvents::Call(context) => context.listener(),
+            CallEvents::Listener(listener) => &**listener,
         }
+    }
+
+    /// The call's timings recorder, when it has one (it is also the listener).
+    pub(crate) fn recorder(&self) -> Option<&TimingsRecorder> {
+        match self {
+            CallEvents::Call(context) => context.recorder(),
+            CallEvents::Listener(_) => None,
+        }
+    }
+}
+
+impl From<Arc<dyn EventListener>> for CallEvents {
+    fn from(listener: Arc<dyn EventListener>) -> Self {
+        CallEvents::Listener(listener)
     }
 }
 
@@ -236,9 +264,7 @@ macro_rules! to_listener {
     };
 }
 
-/// A context's allocation hears its call's events, so that it can be shared as the call's
-/// listener (see [`CallContext::shared_listener`]).
-impl EventListener for Inner {
+impl EventListener for CallEvents {
     forward_every_hook!(self, to_listener);
 }
 
@@ -344,13 +370,12 @@ mod tests {
         assert!(context.is_canceled());
     }
 
-    /// A client's context holds its timings recorder in its own allocation; shared as the
-    /// call's listener (for a route selector, a body tracker) it is the recorder that hears.
+    /// A client's context holds its timings recorder in its own allocation; what hears the
+    /// call's events through it (a route selector, a body tracker) reaches the recorder.
     #[tokio::test(start_paused = true)]
-    async fn the_shared_listener_of_a_recording_context_records() {
-        let recorder = TimingsRecorder::new(Arc::new(NoEvents));
-        let context = CallContext::recording(recorder, false);
-        let shared = context.shared_listener();
+    async fn events_heard_through_a_recording_context_are_recorded() {
+        let context = CallContext::recording_timings(Arc::new(NoEvents));
+        let shared = CallEvents::Call(context.clone());
         shared.dns_start("a.test");
         tokio::time::advance(std::time::Duration::from_millis(30)).await;
         shared.dns_end("a.test", &[]);
@@ -359,10 +384,8 @@ mod tests {
             timings.and_then(|timings| timings.dns),
             Some(std::time::Duration::from_millis(30))
         );
-        // A caller's own listener is shared as it is.
-        let plain: Arc<dyn EventListener> = Arc::new(NoEvents);
-        let context = CallContext::new(plain.clone());
-        assert!(Arc::ptr_eq(&context.shared_listener(), &plain));
+        // A context with a caller's listener records nothing.
+        let context = CallContext::new(Arc::new(NoEvents));
         assert!(context.timings().is_none());
     }
 }

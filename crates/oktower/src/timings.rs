@@ -90,10 +90,9 @@ struct Phase {
     /// The count of open intervals (high 8 bits) and when the first of them opened, in
     /// nanoseconds since the recorder's origin (low 56 bits: about 2 years).
     state: AtomicU64,
-    /// Nanoseconds during which at least one interval was open, over the closed stretches.
+    /// Nanoseconds during which at least one interval was open, over the closed stretches,
+    /// plus one; zero while no stretch has closed.
     total: AtomicU64,
-    /// How many stretches closed; `total` is meaningful once this is positive.
-    closed: AtomicU32,
 }
 
 impl Phase {
@@ -126,16 +125,19 @@ impl Phase {
         if let Ok(state) = updated
             && state >> OPEN_COUNT_SHIFT == 1
         {
-            let opened_at = state & OPENED_AT_MASK;
-            self.total
-                .fetch_add(at.saturating_sub(opened_at), Ordering::Release);
-            self.closed.fetch_add(1, Ordering::Release);
+            let stretch = at.saturating_sub(state & OPENED_AT_MASK);
+            // Never refused: the closure always answers.
+            let _ = self
+                .total
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |total| {
+                    Some(total.max(1).saturating_add(stretch))
+                });
         }
     }
 
     fn duration(&self) -> Option<Duration> {
-        (self.closed.load(Ordering::Acquire) > 0)
-            .then(|| Duration::from_nanos(self.total.load(Ordering::Acquire)))
+        let total = self.total.load(Ordering::Acquire);
+        total.checked_sub(1).map(Duration::from_nanos)
     }
 }
 

@@ -359,3 +359,11 @@ fn an_open_count_at_its_limit_refuses_more_starts() {
     phase.end(11); // the extra ends are ignored
     assert_eq!(phase.duration(), Some(Duration::from_nanos(3)));
 }
+
+/// Every call a client makes carries a recorder in its context's allocation, queued calls
+/// included (the S9 benchmark counts it): a phase is two words, an instant one.
+#[test]
+fn a_recorder_is_small() {
+    assert_eq!(std::mem::size_of::<Phase>(), 16);
+    assert!(std::mem::size_of::<TimingsRecorder>() <= 184);
+}

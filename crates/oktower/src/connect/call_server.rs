@@ -268,7 +268,7 @@ fn prepare(request: Request<RequestBody>, exchange: &Exchange) -> Prepared {
     }
     let expect_continue = has_expect && expects_continue(&parts.headers);
     let tracker = (!body.is_end_stream())
-        .then(|| BodyTracker::new(exchange.shared_listener(), expect_continue));
+        .then(|| BodyTracker::new(exchange.events().clone(), expect_continue));
     // One clock read for the timings, the read timeout and the response times.
     let started = Instant::now();
     match exchange.recorder() {
@@ -293,10 +293,10 @@ fn prepare(request: Request<RequestBody>, exchange: &Exchange) -> Prepared {
     if multiplexed && (heard || expect_continue) {
         interim = Some(Box::new(Interim {
             tracker: tracker.clone().filter(|_| expect_continue),
-            listener: heard.then(|| exchange.shared_listener()),
+            listener: heard.then(|| exchange.events().clone()),
         }));
     } else if heard || expect_continue {
-        let listener = exchange.shared_listener();
+        let listener = exchange.events().clone();
         let tracker = tracker.clone();
         hyper::ext::on_informational(&mut wire, move |response| {
             if response.status() == StatusCode::CONTINUE {

@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use http::Request;
 
+use crate::call_context::CallEvents;
 use crate::connection::lease::Lease;
-use crate::{CallContext, ConnectionInfo, Error, EventListener, RequestBody, TimingsRecorder};
+use crate::{ConnectionInfo, Error, EventListener, RequestBody, TimingsRecorder};
 
 /// One exchange on a connection: [`ConnectLayer`](super::ConnectLayer) puts it into the
 /// request's extensions, network layers below it read [`info`](Self::info), and
@@ -26,16 +27,8 @@ pub struct Exchange {
 struct Shared {
     info: ConnectionInfo,
     read_timeout: Option<Duration>,
-    events: Events,
+    events: CallEvents,
     slot: Mutex<Slot>,
-}
-
-/// Who hears an exchange's events.
-pub(crate) enum Events {
-    /// The call's context: its listener, and its timings recorder when it has one.
-    Call(CallContext),
-    /// A listener outside any call (for a connect stack used on its own).
-    Listener(Arc<dyn EventListener>),
 }
 
 #[derive(Default)]
@@ -51,7 +44,7 @@ impl Exchange {
     /// directly or with [`put_lease`](Self::put_lease).
     pub(crate) fn new(
         info: ConnectionInfo,
-        events: Events,
+        events: CallEvents,
         read_timeout: Option<Duration>,
     ) -> Self {
         Exchange {
@@ -78,35 +71,26 @@ impl Exchange {
     }
 
     pub(crate) fn listener(&self) -> &dyn EventListener {
-        match &self.shared.events {
-            Events::Call(context) => context.listener(),
-            Events::Listener(listener) => &**listener,
-        }
+        self.shared.events.listener()
     }
 
-    /// The listener, shared: for what hears the exchange's events beyond its borrow (the
+    /// Who hears the exchange's events, owned: for what hears them beyond its borrow (the
     /// request body's tracker, an HTTP/2 stream).
-    pub(crate) fn shared_listener(&self) -> Arc<dyn EventListener> {
-        match &self.shared.events {
-            Events::Call(context) => context.shared_listener(),
-            Events::Listener(listener) => listener.clone(),
-        }
+    pub(crate) fn events(&self) -> &CallEvents {
+        &self.shared.events
     }
 
     /// The call's timings recorder, when it has one (it is also the listener).
     pub(crate) fn recorder(&self) -> Option<&TimingsRecorder> {
-        match &self.shared.events {
-            Events::Call(context) => context.recorder(),
-            Events::Listener(_) => None,
-        }
+        self.shared.events.recorder()
     }
 
     /// Whether the `connection_released` of a failed exchange is left to the follow-up layer
     /// above, carried by the error.
     pub(crate) fn release_reported_above(&self) -> bool {
         match &self.shared.events {
-            Events::Call(context) => context.has_retry_decider(),
-            Events::Listener(_) => false,
+            CallEvents::Call(context) => context.has_retry_decider(),
+            CallEvents::Listener(_) => false,
         }
     }
 

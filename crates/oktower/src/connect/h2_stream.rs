@@ -19,6 +19,7 @@ use super::h2_body::H2Incoming;
 use super::head_names;
 use super::wire_incoming::WireIncoming;
 use crate::EventListener;
+use crate::call_context::CallEvents;
 use crate::connection::http_conn::H2Sender;
 use crate::connection::wire_body::{BodyTracker, WireBody};
 
@@ -27,7 +28,7 @@ pub(super) struct Interim {
     /// Opened by `100 Continue` (a request that expects it).
     pub(super) tracker: Option<Arc<BodyTracker>>,
     /// Told of the others (a listener that hears them).
-    pub(super) listener: Option<Arc<dyn EventListener>>,
+    pub(super) listener: Option<CallEvents>,
 }
 
 impl Interim {

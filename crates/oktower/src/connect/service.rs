@@ -10,15 +10,14 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::direct::{InnerFuture, call_inner};
-use super::exchange::{Events, Exchange};
+use super::exchange::Exchange;
 use super::layer::ConnectSettings;
+use crate::call_context::CallEvents;
 use crate::connection::connect_plan::ConnectContext;
 use crate::connection::finder::find;
 use crate::connection::lease::Lease;
 use crate::connection::pool::Found;
-use crate::{
-    Address, BoxError, CallContext, ConnectionInfo, Error, ErrorKind, EventListener, RequestBody,
-};
+use crate::{Address, BoxError, CallContext, ConnectionInfo, Error, ErrorKind, RequestBody};
 
 /// How many times a request the connection gave back unsent (a pooled connection found closed)
 /// is tried on another connection.
@@ -207,13 +206,10 @@ fn pooled(
 }
 
 /// The call's listener, or one that ignores every event.
-fn listener_of(
-    settings: &ConnectSettings,
-    context: Option<&CallContext>,
-) -> Arc<dyn EventListener> {
+fn listener_of(settings: &ConnectSettings, context: Option<&CallContext>) -> CallEvents {
     match context {
-        Some(context) => context.shared_listener(),
-        None => settings.no_events.clone(),
+        Some(context) => CallEvents::Call(context.clone()),
+        None => CallEvents::Listener(settings.no_events.clone()),
     }
 }
 
@@ -227,8 +223,8 @@ fn start_exchange(
     let Found { lease, coalesced } = found;
     let info = ConnectionInfo::of(lease.connection().described.clone(), coalesced);
     let events = match context {
-        Some(context) => Events::Call(context.clone()),
-        None => Events::Listener(settings.no_events.clone()),
+        Some(context) => CallEvents::Call(context.clone()),
+        None => CallEvents::Listener(settings.no_events.clone()),
     };
     let exchange = Exchange::new(info, events, read_timeout);
     exchange.listener().connection_acquired(exchange.info());
@@ -363,7 +359,7 @@ fn release_untaken<T>(exchange: &Exchange, outcome: Result<T, Error>) -> Result<
 async fn acquire(
     settings: &ConnectSettings,
     address: &Address,
-    listener: &Arc<dyn EventListener>,
+    listener: &CallEvents,
     timeouts: Timeouts,
 ) -> Result<Found, Error> {
     let context = ConnectContext {
@@ -376,7 +372,7 @@ async fn acquire(
         fast_fallback: settings.fast_fallback,
         http: &settings.http,
         database: &settings.route_database,
-        listener: &**listener,
+        listener: listener.listener(),
         closed_signal: &settings.pool.inner.wake_cleanup,
     };
     find(&settings.pool.inner, address, &context, listener).await

@@ -10,7 +10,8 @@ use super::connect_plan::{ConnectContext, connect};
 use super::fast_fallback::combine;
 use super::pool::{FlightOutcome, Found, Join, PoolInner};
 use super::route_selector::RouteSelector;
-use crate::{Address, Error, ErrorKind, EventListener, Protocol, Scheme};
+use crate::call_context::CallEvents;
+use crate::{Address, Error, ErrorKind, Protocol, Scheme};
 
 /// Finds a connection for `address`: pooled, coalesced, or new.
 ///
@@ -20,7 +21,7 @@ pub(crate) async fn find(
     pool: &Arc<PoolInner>,
     address: &Address,
     context: &ConnectContext<'_>,
-    listener: &Arc<dyn EventListener>,
+    listener: &CallEvents,
 ) -> Result<Found, Error> {
     context.tls.check_address(address)?;
     let mut single_flight = may_multiplex(address);
@@ -67,7 +68,7 @@ async fn connect_new(
     pool: &Arc<PoolInner>,
     address: &Address,
     context: &ConnectContext<'_>,
-    listener: &Arc<dyn EventListener>,
+    listener: &CallEvents,
     flight: Option<super::pool::Flight>,
 ) -> Result<Found, Error> {
     let mut selector = RouteSelector::new(

@@ -2,10 +2,10 @@
 //! resolved socket addresses, and recently failed routes last.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 use super::RouteDatabase;
 use super::address_order::reorder_for_happy_eyeballs;
+use crate::call_context::CallEvents;
 use crate::{Address, Error, ErrorKind, EventListener, Proxy, Route};
 
 /// Selects the routes to one [`Address`], one proxy at a time.
@@ -20,7 +20,7 @@ use crate::{Address, Error, ErrorKind, EventListener, Proxy, Route};
 pub(crate) struct RouteSelector {
     address: Address,
     database: RouteDatabase,
-    events: Arc<dyn EventListener>,
+    events: CallEvents,
     fast_fallback: bool,
     proxies: Vec<Proxy>,
     next_proxy: usize,
@@ -34,7 +34,7 @@ impl RouteSelector {
     pub(crate) fn new(
         address: Address,
         database: RouteDatabase,
-        events: Arc<dyn EventListener>,
+        events: CallEvents,
         fast_fallback: bool,
     ) -> Self {
         let uri = address.uri();
@@ -192,11 +192,12 @@ impl Iterator for Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Dns, DnsFuture, ProxySelector, Scheme};
+    use crate::{Dns, DnsFuture, EventListener, ProxySelector, Scheme};
     use std::collections::HashMap;
     use std::error::Error as _;
     use std::io;
     use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::sync::Arc;
     use std::sync::Mutex;
 
     const URI_HOST: &str = "hosta";
@@ -296,7 +297,8 @@ mod tests {
                 Some(proxy) => builder.proxy(proxy).build(),
                 None => builder.build(),
             };
-            RouteSelector::new(address, self.database.clone(), self.clone(), fast_fallback)
+            let events: Arc<dyn EventListener> = self.clone();
+            RouteSelector::new(address, self.database.clone(), events.into(), fast_fallback)
         }
 
         /// A selector for `scheme://hosta:1003`, fast fallback off.

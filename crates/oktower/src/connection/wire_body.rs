@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::Instant;
 
+use crate::call_context::CallEvents;
 use crate::{BoxError, EventListener, RequestBody};
 
 /// The body of a request on the wire.
@@ -58,7 +59,7 @@ impl WireBody {
 
 /// What the exchange learns of its request body as hyper sends it.
 pub(crate) struct BodyTracker {
-    listener: Arc<dyn EventListener>,
+    listener: CallEvents,
     epoch: Instant,
     started: AtomicBool,
     finished: AtomicBool,
@@ -71,7 +72,7 @@ pub(crate) struct BodyTracker {
 impl BodyTracker {
     /// A tracker reporting to `listener`; with `expect_continue` the body waits for
     /// [`open_gate`](Self::open_gate).
-    pub(crate) fn new(listener: Arc<dyn EventListener>, expect_continue: bool) -> Arc<Self> {
+    pub(crate) fn new(listener: CallEvents, expect_continue: bool) -> Arc<Self> {
         Arc::new(BodyTracker {
             listener,
             epoch: Instant::now(),
