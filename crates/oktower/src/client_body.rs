@@ -104,11 +104,13 @@ impl Body {
 
     /// Puts the call's guard on this body: it ends the call when the body ends. The guard
     /// stays after that, ended, for the call's URL.
-    pub(crate) fn guard(&mut self, mut guard: CallGuard) {
+    ///
+    /// Boxed by the caller: made straight into its box, the guard is not copied again.
+    pub(crate) fn guard(&mut self, mut guard: Box<CallGuard>) {
         if http_body::Body::is_end_stream(self) {
             guard.finish(None);
         }
-        self.guard = Some(Box::new(guard));
+        self.guard = Some(guard);
     }
 
     /// The URL the call was made for, when this body ends a call of a
