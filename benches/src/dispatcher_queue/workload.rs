@@ -23,6 +23,21 @@ pub struct CallTag {
     pub seq: u32,
 }
 
+impl CallTag {
+    /// The tag a request's URI names: `http://h<host>.test/<seq>`, as [`RequestMaker`] makes
+    /// them. Read from the URI rather than carried in the extensions, so that the request is
+    /// what a client's call is (its URI and its context) and the memory counted per queued
+    /// call holds nothing of the benchmark's own.
+    pub fn of(uri: &http::Uri) -> Option<CallTag> {
+        let host = uri.host()?.strip_prefix('h')?.strip_suffix(".test")?;
+        let seq = uri.path().strip_prefix('/')?;
+        Some(CallTag {
+            host: host.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+}
+
 /// The body a running call holds: dropping it finishes the call and frees its slot.
 pub type HeldBody = ResponseBody<Full<Bytes>>;
 
@@ -61,18 +76,18 @@ impl Service<Request<()>> for RecordingServer {
     }
 
     fn call(&mut self, request: Request<()>) -> Self::Future {
-        if let Some(tag) = request.extensions().get::<CallTag>() {
+        if let Some(tag) = CallTag::of(request.uri()) {
             self.log
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(*tag);
+                .push(tag);
         }
         ready(Ok(Response::new(Full::new(Bytes::from_static(b"x")))))
     }
 }
 
 /// Makes the requests of the scenario: call `i` goes to host `i % hosts`, so the hosts take
-/// turns, and each request carries its [`CallTag`] and a [`CallContext`] recording the call's
+/// turns; its URI names its [`CallTag`], and it carries a [`CallContext`] recording the call's
 /// timings, as a `Client`'s call's does (so that the memory counted is a client call's, and
 /// the dispatcher need not make a context).
 #[derive(Debug)]
@@ -102,7 +117,6 @@ impl RequestMaker {
         };
         let uri = format!("http://h{}.test/{}", tag.host, tag.seq);
         let mut request = Request::get(uri).body(()).expect("a valid request URI");
-        request.extensions_mut().insert(tag);
         request
             .extensions_mut()
             .insert(CallContext::recording_timings(self.listener.clone()));

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode, request, response};
@@ -163,6 +163,14 @@ impl Mark {
     }
 }
 
+/// Adds one to `count`, saturating.
+fn count_one(count: &AtomicU16) {
+    // Never refused: the closure always answers.
+    let _ = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+        Some(n.saturating_add(1))
+    });
+}
+
 /// `connection_reused`: no connection acquired yet.
 const NOT_ACQUIRED: u8 = 0;
 /// `connection_reused`: the last connection acquired was opened by the call.
@@ -209,8 +217,10 @@ pub struct TimingsRecorder {
     /// A connection was opened since the last `connection_acquired`.
     opened_connection: AtomicBool,
     connection_reused: AtomicU8,
-    follow_ups: AtomicU32,
-    retries: AtomicU32,
+    /// Counts, saturating (a call makes at most 20 follow-ups); 16 bits keep the recorder,
+    /// which every call a client makes carries, 8 bytes smaller.
+    follow_ups: AtomicU16,
+    retries: AtomicU16,
 }
 
 impl TimingsRecorder {
@@ -237,8 +247,8 @@ impl TimingsRecorder {
             response_headers_end: Mark::default(),
             opened_connection: AtomicBool::new(false),
             connection_reused: AtomicU8::new(NOT_ACQUIRED),
-            follow_ups: AtomicU32::new(0),
-            retries: AtomicU32::new(0),
+            follow_ups: AtomicU16::new(0),
+            retries: AtomicU16::new(0),
         }
     }
 
@@ -282,8 +292,8 @@ impl TimingsRecorder {
                 REUSED => Some(true),
                 _ => None,
             },
-            follow_ups: self.follow_ups.load(Ordering::Acquire),
-            retries: self.retries.load(Ordering::Acquire),
+            follow_ups: u32::from(self.follow_ups.load(Ordering::Acquire)),
+            retries: u32::from(self.retries.load(Ordering::Acquire)),
         }
     }
 
@@ -470,13 +480,13 @@ impl EventListener for TimingsRecorder {
     }
     fn retry_decision(&self, error: &Error, retry: bool) {
         if retry {
-            self.retries.fetch_add(1, Ordering::AcqRel);
+            count_one(&self.retries);
         }
         self.inner.retry_decision(error, retry);
     }
     fn follow_up_decision(&self, response: &response::Parts, next: Option<&request::Parts>) {
         if next.is_some() {
-            self.follow_ups.fetch_add(1, Ordering::AcqRel);
+            count_one(&self.follow_ups);
         }
         self.inner.follow_up_decision(response, next);
     }
