@@ -93,9 +93,7 @@ impl CallContext {
         });
         CallContext { inner }
     }
-}
 
-impl CallContext {
     /// A context reporting to `listener`, with a fresh cancellation token.
     pub fn new(listener: Arc<dyn EventListener>) -> Self {
         CallContext::made(Listening::Plain(listener), true, OnceLock::new())
@@ -107,15 +105,21 @@ impl CallContext {
     }
 
     /// A context that records the call's timings, as a [`Client`](crate::Client)'s call does,
-    /// and passes every event on to `listener`; [`CallTimings`] read them. For a stack driven
-    /// without a client whose responses should carry timings too.
+    /// and passes every event on to `listener`; [`timings`](Self::timings) reads them. For a
+    /// stack driven without a client whose calls should be timed too.
     ///
     /// ```
     /// use std::sync::Arc;
     /// use oktower::{CallContext, NoEvents};
     ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// let context = CallContext::recording_timings(Arc::new(NoEvents));
     /// context.listener().call_start(&"http://a.test/".parse().unwrap());
+    /// context.listener().call_end();
+    /// let timings = context.timings().expect("this context records").timings();
+    /// assert!(timings.total.is_some());
+    /// # }
     /// ```
     pub fn recording_timings(listener: Arc<dyn EventListener>) -> Self {
         CallContext::recording(TimingsRecorder::new(listener), true)
@@ -143,8 +147,9 @@ impl CallContext {
         self.inner.heard
     }
 
-    /// The call's timings, when the client made this context.
-    pub(crate) fn timings(&self) -> Option<CallTimings> {
+    /// The call's timings, when this context records them: a [`Client`](crate::Client)'s
+    /// call's context, or one made with [`recording_timings`](Self::recording_timings).
+    pub fn timings(&self) -> Option<CallTimings> {
         self.recorder().map(|_| CallTimings::new(self.clone()))
     }
 
