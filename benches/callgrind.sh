@@ -10,7 +10,10 @@
 #
 # Usage: benches/callgrind.sh [N]   (default N = 2000; needs /usr/bin/valgrind)
 # Environment: CARGO_TARGET_DIR as usual; KEEP=1 keeps the callgrind.out files (for
-# callgrind_annotate) in the printed directory.
+# callgrind_annotate) in the printed directory; CACHE_SIM=1 also simulates the caches and the
+# branch predictor and adds, per request, the instruction-cache misses (I1), the data-cache
+# misses (D1, reads and writes) and the mispredicted branches (conditional and indirect):
+# what CPU time pays beyond the instruction count (about 3 times slower to run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,29 +22,48 @@ VALGRIND="${VALGRIND:-/usr/bin/valgrind}"
 # shellcheck source=benches/compare_server.sh
 source benches/compare_server.sh
 
-# Total instructions (Ir) of one client run of `requests` measured requests.
-instructions() {
+SIMULATE=()
+if [ "${CACHE_SIM:-0}" = 1 ]; then SIMULATE=(--cache-sim=yes --branch-sim=yes); fi
+
+# The event totals of one client run of `requests` measured requests, in the order
+# Ir [I1 D1 Bmispredicted] (the last three with CACHE_SIM=1).
+events() {
     local scenario="$1" client="$2" requests="$3"
     local out="$WORK/callgrind.$scenario.$client.$requests.out"
-    "$VALGRIND" --tool=callgrind --callgrind-out-file="$out" \
+    "$VALGRIND" --tool=callgrind "${SIMULATE[@]}" --callgrind-out-file="$out" \
         "$COMPARE" one --server-info-file "$WORK/server-info" \
         --scenario "$scenario" --client "$client" --requests "$requests" \
         > /dev/null 2> "$WORK/valgrind.log"
-    grep -E '^(summary|totals):' "$out" | head -1 | awk '{print $2}'
+    awk '/^events:/ { for (i = 2; i <= NF; i++) name[i] = $i }
+         /^(summary|totals):/ && !done {
+             for (i = 2; i <= NF; i++) value[name[i]] = $i
+             printf "%d %d %d %d\n", value["Ir"], value["I1mr"], \
+                 value["D1mr"] + value["D1mw"], value["Bcm"] + value["Bim"]
+             done = 1
+         }' "$out"
 }
 
-printf '| scenario | client | instructions/request | vs raw hyper |\n|---|---|---|---|\n'
+if [ ${#SIMULATE[@]} -gt 0 ]; then
+    printf '| scenario | client | instructions/request | vs raw hyper | I1 misses | D1 misses | mispredicted branches |\n|---|---|---|---|---|---|---|\n'
+else
+    printf '| scenario | client | instructions/request | vs raw hyper |\n|---|---|---|---|\n'
+fi
 for scenario in s1 s3; do
-    declare -A per_request=()
+    declare -A per_request=() misses=()
     for client in raw-hyper oktower oktower-connect; do
-        single="$(instructions "$scenario" "$client" "$N")"
-        double="$(instructions "$scenario" "$client" "$((2 * N))")"
-        per_request[$client]=$(( (double - single) / N ))
+        read -r -a single <<< "$(events "$scenario" "$client" "$N")"
+        read -r -a double <<< "$(events "$scenario" "$client" "$((2 * N))")"
+        per_request[$client]=$(( (double[0] - single[0]) / N ))
+        misses[$client]="$(( (double[1] - single[1]) / N )) | $(( (double[2] - single[2]) / N )) | $(( (double[3] - single[3]) / N ))"
     done
     for client in raw-hyper oktower oktower-connect; do
         ratio="$(awk -v a="${per_request[$client]}" -v b="${per_request[raw-hyper]}" 'BEGIN { printf "%.2f", a / b }')"
-        printf '| %s | %s | %d | %s× |\n' "${scenario^^}" "$client" "${per_request[$client]}" "$ratio"
+        if [ ${#SIMULATE[@]} -gt 0 ]; then
+            printf '| %s | %s | %d | %s× | %s |\n' "${scenario^^}" "$client" "${per_request[$client]}" "$ratio" "${misses[$client]}"
+        else
+            printf '| %s | %s | %d | %s× |\n' "${scenario^^}" "$client" "${per_request[$client]}" "$ratio"
+        fi
     done
-    unset per_request
+    unset per_request misses
 done
 if [ "${KEEP:-0}" = 1 ]; then echo "callgrind files kept in $WORK" >&2; fi
