@@ -37,17 +37,19 @@ events() {
     awk '/^events:/ { for (i = 2; i <= NF; i++) name[i] = $i }
          /^(summary|totals):/ && !done {
              for (i = 2; i <= NF; i++) value[name[i]] = $i
-             printf "%d %d %d %d\n", value["Ir"], value["I1mr"], \
+             printf "%.0f %.0f %.0f %.0f\n", value["Ir"], value["I1mr"], \
                  value["D1mr"] + value["D1mw"], value["Bcm"] + value["Bim"]
              done = 1
          }' "$out"
 }
 
+header='| scenario | client | instructions/request | vs raw hyper |'
+rule='|---|---|---|---|'
 if [ ${#SIMULATE[@]} -gt 0 ]; then
-    printf '| scenario | client | instructions/request | vs raw hyper | I1 misses | D1 misses | mispredicted branches |\n|---|---|---|---|---|---|---|\n'
-else
-    printf '| scenario | client | instructions/request | vs raw hyper |\n|---|---|---|---|\n'
+    header+=' I1 misses | D1 misses | mispredicted branches |'
+    rule+='---|---|---|'
 fi
+printf '%s\n%s\n' "$header" "$rule"
 for scenario in s1 s3; do
     declare -A per_request=() misses=()
     for client in raw-hyper oktower oktower-connect; do
@@ -58,11 +60,9 @@ for scenario in s1 s3; do
     done
     for client in raw-hyper oktower oktower-connect; do
         ratio="$(awk -v a="${per_request[$client]}" -v b="${per_request[raw-hyper]}" 'BEGIN { printf "%.2f", a / b }')"
-        if [ ${#SIMULATE[@]} -gt 0 ]; then
-            printf '| %s | %s | %d | %s× | %s |\n' "${scenario^^}" "$client" "${per_request[$client]}" "$ratio" "${misses[$client]}"
-        else
-            printf '| %s | %s | %d | %s× |\n' "${scenario^^}" "$client" "${per_request[$client]}" "$ratio"
-        fi
+        row="| ${scenario^^} | $client | ${per_request[$client]} | ${ratio}× |"
+        if [ ${#SIMULATE[@]} -gt 0 ]; then row+=" ${misses[$client]} |"; fi
+        printf '%s\n' "$row"
     done
     unset per_request misses
 done
