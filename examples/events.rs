@@ -91,9 +91,7 @@ async fn main() -> Result<(), BoxError> {
         println!("GET {url}");
         let response = client.get(&url).send().await?;
         let timings = response
-            .extensions()
-            .get::<oktower::CallTimings>()
-            .cloned()
+            .call_timings()
             .ok_or("every response has its timings")?;
         response.bytes().await?;
         println!("  {}", line(&timings.timings()));

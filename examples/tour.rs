@@ -113,7 +113,7 @@ async fn main() -> Result<(), BoxError> {
     let version = response.version();
     let status = response.status();
     let connection = response.connection().cloned();
-    let timings = response.extensions().get::<oktower::CallTimings>().cloned();
+    let timings = response.call_timings();
     let text = response.text().await?;
     println!("  -> {version:?} {status}: {text:?}");
     if let Some(connection) = &connection {

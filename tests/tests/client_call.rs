@@ -1,5 +1,6 @@
 //! Calls through the Client: the call timeout across a redirect and over the body, cancel
-//! before execute, while connecting and while the body is read, executing twice, enqueue.
+//! before execute, while connecting and while the body is read, executing twice, enqueue, and
+//! the timings a response gives.
 
 mod support;
 
@@ -280,5 +281,49 @@ async fn the_response_url_is_the_calls_before_and_after_its_body_is_read() {
     assert_eq!(response.url().unwrap().to_string(), bodiless);
     drop(response);
     assert_eq!(events.take().last().unwrap(), "CallEnd");
+    assert!(client.dispatcher().is_idle());
+}
+
+#[tokio::test]
+async fn a_response_gives_its_calls_timings_which_outlive_it() {
+    let server = MockWebServer::start().await.unwrap();
+    server.enqueue(MockResponse::new().body("first"));
+    server.enqueue(MockResponse::new().body("second"));
+    server.enqueue(MockResponse::new().body("third"));
+    let events = Arc::new(Events::default());
+    let client = client_builder(&["a.test"], &events).build().unwrap();
+    let url = server.url_with_host("http", "a.test", "/timed");
+
+    let response = client.get(&url).send().await.unwrap();
+    let timings = response.call_timings().expect("a client's call is timed");
+    let head = response.timings();
+    assert_eq!(head.connection_reused, Some(false));
+    assert!(head.dns.is_some() && head.connect.is_some(), "{head:?}");
+    assert!(head.time_to_first_byte.is_some(), "{head:?}");
+    assert_eq!(head.total, None, "the body is not read yet");
+    assert_eq!(response.text().await.unwrap(), "first");
+    let done = timings.timings();
+    assert!(
+        done.total.is_some(),
+        "the call ended with its body: {done:?}"
+    );
+    assert!(done.total >= done.time_to_first_byte);
+
+    let pooled = client.get(&url).send().await.unwrap();
+    let pooled_timings = pooled.timings();
+    assert_eq!(pooled_timings.connection_reused, Some(true));
+    assert_eq!((pooled_timings.dns, pooled_timings.connect), (None, None));
+    drop(pooled);
+
+    // The client as a `tower::Service`: the body carries them.
+    let request = http::Request::get(&url).body(RequestBody::empty()).unwrap();
+    let response = tower::ServiceExt::oneshot(client.clone(), request)
+        .await
+        .unwrap();
+    let timings = response.body().call_timings().expect("timed");
+    assert!(timings.timings().time_to_first_byte.is_some());
+    drop(response);
+    assert!(timings.timings().total.is_some());
+    assert!(oktower::Body::from("made here").call_timings().is_none());
     assert!(client.dispatcher().is_idle());
 }

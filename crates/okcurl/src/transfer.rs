@@ -161,7 +161,7 @@ impl Transfers<'_> {
             report.remote = Some(connection.route().socket_addr());
             report.connection_id = Some(connection.id());
         }
-        let timings = response.extensions().get::<CallTimings>().cloned();
+        let timings = response.call_timings();
         if settings.verbose
             && let Some(outcome) = response.extensions().get::<CacheOutcome>()
         {

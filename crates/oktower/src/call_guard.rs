@@ -147,6 +147,11 @@ impl CallGuard {
         self.watch.poll_interrupt(cx)
     }
 
+    /// The call's context.
+    pub(crate) fn context(&self) -> &CallContext {
+        self.watch.context()
+    }
+
     /// The URL the call was made for.
     pub(crate) fn uri(&self) -> &Uri {
         &self.watch.uri

@@ -364,11 +364,10 @@ fn run(
             match interruptible(&mut watch, call).await {
                 // The response is finished where it lands, not moved through a result.
                 Ok(mut response) => {
-                    if let Some(timings) = watch.context().timings() {
-                        response.extensions_mut().insert(timings);
-                    }
-                    // The guard keeps the call's URL: `Response::url` reads it there when no
-                    // follow-up put a `FinalUri` in the extensions.
+                    // The guard keeps the call's URL and context: `Response::url` reads the
+                    // URL there when no follow-up put a `FinalUri` in the extensions, and
+                    // `Response::call_timings` the context's timings (in the extensions they
+                    // would cost an allocation per call).
                     response
                         .body_mut()
                         .guard(Box::new(CallGuard::new(watch, Some(slot))));

@@ -10,7 +10,7 @@ use http::Uri;
 use http_body::{Body as _, Frame, SizeHint};
 
 use crate::call_guard::CallGuard;
-use crate::{BoxError, Error};
+use crate::{BoxError, CallTimings, Error};
 
 /// The body of the network stack's responses: decoded by the bridge, read from the connection.
 pub(crate) type StackBody =
@@ -117,6 +117,20 @@ impl Body {
     /// [`Client`](crate::Client).
     pub(crate) fn call_uri(&self) -> Option<&Uri> {
         self.guard.as_deref().map(CallGuard::uri)
+    }
+
+    /// The timings of the call this body ends, when it is the body of a
+    /// [`Client`](crate::Client)'s response; keep them to read the call's total once the body
+    /// is read. [`Response::call_timings`](crate::Response::call_timings) is the same.
+    ///
+    /// A body made by a layer ([`Body::from`], [`Body::new`]) has none until the client puts
+    /// its call on it.
+    ///
+    /// ```
+    /// assert!(oktower::Body::from("made by a layer").call_timings().is_none());
+    /// ```
+    pub fn call_timings(&self) -> Option<CallTimings> {
+        self.guard.as_deref()?.context().timings()
     }
 }
 

@@ -12,8 +12,10 @@ use crate::{
     Body, CallContext, ConnectionInfo, Error, Handshake, PriorResponse, Timings, TimingsRecorder,
 };
 
-/// The timings of a call, in its response's extensions; read them with
-/// [`timings`](Self::timings) (phases still running, such as reading the body, are `None`).
+/// The timings of a call, from its response ([`Response::call_timings`], or
+/// [`Body::call_timings`](crate::Body::call_timings) for a response of the client as a
+/// `tower::Service`); read them with [`timings`](Self::timings) (phases still running, such as
+/// reading the body, are `None`). They stay readable after the response is gone.
 #[derive(Clone)]
 pub struct CallTimings {
     /// The call's context, whose timings recorder it reads.
@@ -163,11 +165,27 @@ impl Response {
     /// The call's timings so far: queued, DNS, connect, TLS, request sent, time to first
     /// byte, and total once the body is read.
     pub fn timings(&self) -> Timings {
-        self.inner
-            .extensions()
-            .get::<CallTimings>()
+        self.call_timings()
+            .as_ref()
             .map(CallTimings::timings)
             .unwrap_or_default()
+    }
+
+    /// The call's timings, to keep: read them again once the body is read for the total.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), oktower::Error> {
+    /// let client = oktower::Client::new()?;
+    /// let response = client.get("https://example.com/").send().await?;
+    /// let timings = response.call_timings().expect("a client's call records its timings");
+    /// response.bytes().await?;
+    /// println!("{:?} in all", timings.timings().total);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn call_timings(&self) -> Option<CallTimings> {
+        self.inner.body().call_timings()
     }
 
     /// This response, or an [`ErrorKind::Status`](crate::ErrorKind::Status) error when its
