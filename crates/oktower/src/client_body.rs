@@ -10,7 +10,7 @@ use http::Uri;
 use http_body::{Body as _, Frame, SizeHint};
 
 use crate::call_guard::CallGuard;
-use crate::{BoxError, CallTimings, Error};
+use crate::{BoxError, CallContext, CallTimings, Error};
 
 /// The body of the network stack's responses: decoded by the bridge, read from the connection.
 pub(crate) type StackBody =
@@ -130,7 +130,12 @@ impl Body {
     /// assert!(oktower::Body::from("made by a layer").call_timings().is_none());
     /// ```
     pub fn call_timings(&self) -> Option<CallTimings> {
-        self.guard.as_deref()?.context().timings()
+        self.call_context()?.timings()
+    }
+
+    /// The context of the call this body ends, when it is the body of a client's response.
+    pub(crate) fn call_context(&self) -> Option<&CallContext> {
+        self.guard.as_deref().map(CallGuard::context)
     }
 }
 

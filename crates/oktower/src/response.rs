@@ -165,9 +165,12 @@ impl Response {
     /// The call's timings so far: queued, DNS, connect, TLS, request sent, time to first
     /// byte, and total once the body is read.
     pub fn timings(&self) -> Timings {
-        self.call_timings()
-            .as_ref()
-            .map(CallTimings::timings)
+        // Read in place: no `CallTimings` (a clone of the context) is made for one reading.
+        self.inner
+            .body()
+            .call_context()
+            .and_then(CallContext::recorder)
+            .map(TimingsRecorder::timings)
             .unwrap_or_default()
     }
 
