@@ -315,3 +315,70 @@ fn presence_is_found_in_small_and_large_header_maps() {
         }
     }
 }
+
+/// The headers the general path adds to `request` (forced by a header the request has, left
+/// out of the list): what the copied defaults must equal, in order.
+fn general_path(request: &RequestHead<'_>, user_agent: &HeaderValue) -> Vec<(String, String)> {
+    let mut map = HeaderMap::new();
+    map.insert("x-force-general-path", HeaderValue::from_static("1"));
+    add_request_headers(request, &mut map, user_agent, None);
+    let mut added = listed(&map);
+    assert_eq!(added.remove(0).0, "x-force-general-path");
+    added
+}
+
+fn listed(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_str().expect("ASCII").to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_copied_defaults_equal_the_general_paths_headers() {
+    let mine = HeaderValue::from_static("my-app/2.0");
+    // Hosts and agents alternate, so the kept copy is made, reused and replaced.
+    for (url, agent) in [
+        ("http://a.test:8080/x", &DEFAULT_USER_AGENT),
+        ("http://a.test:8080/y", &DEFAULT_USER_AGENT),
+        ("http://a.test:8080/y", &mine),
+        ("http://a.test:8080/y", &mine),
+        ("https://a.test:8080/", &mine),
+        ("http://[::1]/", &DEFAULT_USER_AGENT),
+        ("http://a.test:8080/z", &DEFAULT_USER_AGENT),
+    ] {
+        let url = uri(url);
+        let request = head(&Method::GET, &url, BodyLength::Empty);
+        let mut copied = HeaderMap::new();
+        assert!(add_request_headers(&request, &mut copied, agent, None));
+        assert_eq!(listed(&copied), general_path(&request, agent), "for {url}");
+        assert_eq!(copied.len(), 4);
+        assert_eq!(copied.get(USER_AGENT), Some(agent));
+    }
+}
+
+#[test]
+fn the_defaults_are_not_copied_where_the_request_needs_more() {
+    let url = uri("http://a.test/");
+    // A POST needs `Content-Length: 0`; a body its length; cookies their header; HTTP/2 no
+    // `Host` or `Connection`.
+    let post = head(&Method::POST, &url, BodyLength::Empty);
+    let (headers, _) = apply(&post, &[]);
+    assert_eq!(get(&headers, "content-length").as_deref(), Some("0"));
+    let known = head(&Method::GET, &url, BodyLength::Known(3));
+    let (headers, _) = apply(&known, &[]);
+    assert_eq!(get(&headers, "content-length").as_deref(), Some("3"));
+    let get_request = head(&Method::GET, &url, BodyLength::Empty);
+    let mut headers = HeaderMap::new();
+    let cookies = Some(HeaderValue::from_static("a=1"));
+    add_request_headers(&get_request, &mut headers, &DEFAULT_USER_AGENT, cookies);
+    assert_eq!(get(&headers, "cookie").as_deref(), Some("a=1"));
+    assert_eq!(headers.len(), 5);
+    let mut h2 = head(&Method::GET, &url, BodyLength::Empty);
+    h2.version = Version::HTTP_2;
+    let (headers, added) = apply(&h2, &[]);
+    assert!(added);
+    assert!(!headers.contains_key(HOST));
+    assert!(!headers.contains_key(CONNECTION));
+    assert_eq!(headers.len(), 2);
+}
