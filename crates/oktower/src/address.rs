@@ -3,6 +3,7 @@
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 
 use crate::{Dns, Error, ErrorKind, Protocol, Proxy, ProxySelector};
@@ -73,6 +74,8 @@ pub struct Address {
 struct AddressInner {
     scheme: Scheme,
     host: String,
+    /// `host` parsed as an IP literal, once: such a host skips DNS on every connect.
+    ip_literal: Option<IpAddr>,
     port: u16,
     tls: Option<SettingsId>,
     proxy: Option<Proxy>,
@@ -106,6 +109,7 @@ impl Address {
         AddressBuilder {
             inner: AddressInner {
                 uri: address_uri(scheme, &host, port),
+                ip_literal: host.parse().ok(),
                 scheme,
                 host,
                 port,
@@ -151,6 +155,11 @@ impl Address {
     /// The host: a lowercase name, or an IP literal without brackets.
     pub fn host(&self) -> &str {
         &self.inner.host
+    }
+
+    /// The host as an IP address, when it is an IP literal (which needs no DNS).
+    pub(crate) fn ip_literal(&self) -> Option<IpAddr> {
+        self.inner.ip_literal
     }
 
     /// The port.

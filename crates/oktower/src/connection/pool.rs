@@ -16,7 +16,7 @@ use super::evict::{Eviction, EvictionPolicy, PooledFacts, evict};
 use super::http_conn::{Handshaken, RealConnection};
 use super::lease::{H1Parts, Lease, LeasedSender};
 use crate::address::AddressMap;
-use crate::{Address, Error, ErrorKind, Route, TlsConfig};
+use crate::{Address, Error, ErrorKind, Route, Scheme, TlsConfig};
 
 /// Keeps open HTTP connections for reuse. Cheap to clone; clones share the connections, so
 /// one pool can serve several clients.
@@ -291,7 +291,10 @@ impl PoolInner {
     ) -> Option<Found> {
         let mut state = self.lock();
         let state = &mut *state;
-        if let Some(entries) = state.by_address.get_mut(address) {
+        let addresses = state.by_address.len();
+        let pooled = state.by_address.get_mut(address);
+        let others = addresses - usize::from(pooled.is_some());
+        if let Some(entries) = pooled {
             for entry in entries.iter_mut() {
                 if require_multiplexed && !entry.multiplexed {
                     continue;
@@ -305,6 +308,11 @@ impl PoolInner {
             }
         }
         let routes = routes?;
+        // Coalescing needs a TLS handshake (`is_eligible`, d.), so a cleartext address never
+        // coalesces; nor does any address while the pool holds no other.
+        if address.scheme() == Scheme::Http || others == 0 {
+            return None;
+        }
         let now = UnixTime::now();
         for (pooled_address, entries) in state.by_address.iter_mut() {
             if pooled_address == address || !pooled_address.equals_except_host(address) {

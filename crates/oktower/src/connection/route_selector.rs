@@ -127,10 +127,15 @@ impl RouteSelector {
             let message = format!("No route to {what}{l}{host}{r}:{port}; port is out of range");
             return Err(self.error(ErrorKind::Builder, message));
         }
-        let mut ips = match host.parse::<IpAddr>() {
+        // The origin's host was parsed once, with its address; a proxy's is parsed here.
+        let ip_literal = match proxy.host_port() {
+            None => self.address.ip_literal(),
+            Some(_) => host.parse::<IpAddr>().ok(),
+        };
+        let mut ips = match ip_literal {
             // One address, in the one list returned.
-            Ok(ip) => return Ok(vec![SocketAddr::new(ip, port)]),
-            Err(_) => {
+            Some(ip) => return Ok(vec![SocketAddr::new(ip, port)]),
+            None => {
                 self.events.dns_start(host);
                 let ips = self.address.dns().lookup(host).await.map_err(|error| {
                     let message = format!("failed to resolve {what}{host}");
