@@ -83,11 +83,21 @@ pub(super) fn add_request_headers(
         && request.version <= Version::HTTP_11
         && request.body == BodyLength::Empty
         && !requires_body(request.method)
-        && let Some(defaults) = default_headers(request.uri, user_agent)
+        && let Some(defaults) = default_headers(request, user_agent)
     {
         *headers = defaults;
         return true;
     }
+    add_general(request, headers, user_agent, cookies)
+}
+
+/// [`add_request_headers`] without its shortcut.
+fn add_general(
+    request: &RequestHead<'_>,
+    headers: &mut HeaderMap,
+    user_agent: &HeaderValue,
+    cookies: Option<HeaderValue>,
+) -> bool {
     // The headers looked for below, found in one pass; adding some of them (and the body
     // framing) changes none of the answers.
     let present = Present::in_headers(headers);
@@ -195,24 +205,23 @@ fn host_header(uri: &Uri) -> Option<HeaderValue> {
     with_host_memo(uri, |memo| memo.value.clone())
 }
 
-/// The headers [`add_request_headers`] gives a bodiless HTTP/1 request of `uri` that has none
-/// of its own and no cookies: `Host`, `Connection`, `Accept-Encoding` and `User-Agent`, in
-/// the order the general path adds them.
-fn default_headers(uri: &Uri, user_agent: &HeaderValue) -> Option<HeaderMap> {
-    with_host_memo(uri, |memo| {
-        if let Some((agent, defaults)) = &memo.defaults
-            && agent == user_agent
-        {
-            return defaults.clone();
-        }
-        let mut defaults = HeaderMap::new();
-        defaults.insert(HOST, memo.value.clone());
-        defaults.insert(CONNECTION, KEEP_ALIVE);
-        defaults.insert(ACCEPT_ENCODING, ACCEPT_ENCODING_VALUE);
-        defaults.insert(USER_AGENT, user_agent.clone());
+/// The headers [`add_request_headers`] gives `request`, a bodiless HTTP/1 request with no
+/// headers of its own and no cookies: made once by the general path, then copied while the
+/// authority and the `User-Agent` stay the same.
+fn default_headers(request: &RequestHead<'_>, user_agent: &HeaderValue) -> Option<HeaderMap> {
+    let kept = with_host_memo(request.uri, |memo| match &memo.defaults {
+        Some((agent, defaults)) if agent == user_agent => Some(defaults.clone()),
+        _ => None,
+    })?;
+    if kept.is_some() {
+        return kept;
+    }
+    let mut defaults = HeaderMap::new();
+    add_general(request, &mut defaults, user_agent, None);
+    with_host_memo(request.uri, |memo| {
         memo.defaults = Some((user_agent.clone(), defaults.clone()));
-        defaults
-    })
+    });
+    Some(defaults)
 }
 
 /// Calls `read` with the `Host` memo of `uri`'s authority (`None` when `uri` has none).
