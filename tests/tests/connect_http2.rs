@@ -179,6 +179,33 @@ async fn a_host_resolving_to_another_address_is_not_coalesced() {
 }
 
 #[tokio::test]
+async fn cleartext_http2_connections_are_never_coalesced() {
+    // h2c with prior knowledge: same IP and port, no certificate to cover another host.
+    let server = MockWebServer::builder()
+        .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
+        .default_response(MockResponse::new().body("ok"))
+        .start()
+        .await
+        .unwrap();
+    let pool = ConnectionPool::default();
+    let layer = builder(&[("a.test", LOCALHOST), ("b.test", LOCALHOST)])
+        .protocols(&[Protocol::H2PriorKnowledge])
+        .pool(pool.clone())
+        .build()
+        .unwrap();
+    let mut stack = stack(&layer);
+    let url = |host| server.url_with_host("http", host, "/");
+    let first = send(&mut stack, get(&url("a.test"))).await.unwrap();
+    let second = send(&mut stack, get(&url("b.test"))).await.unwrap();
+    assert_eq!(first.info.protocol(), Protocol::H2PriorKnowledge);
+    assert_eq!(second.body, "ok");
+    assert_ne!(first.info.id(), second.info.id());
+    assert!(!second.info.is_coalesced());
+    assert_eq!(server.connection_count(), 2);
+    assert_eq!(pool.connection_count(), 2);
+}
+
+#[tokio::test]
 async fn a_pin_mismatch_prevents_coalescing_and_fails_the_host() {
     let world = World::start(|b| b).await;
     let wrong_pin = format!("sha256/{}", "A".repeat(43) + "=");
