@@ -87,6 +87,7 @@ pub mod follow_up;
 #[cfg(test)]
 mod future_size;
 mod handshake;
+mod head_names;
 mod network_guard;
 mod protocol;
 mod proxy;

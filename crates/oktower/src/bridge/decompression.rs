@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 
 use super::body_reader::body_error;
 use super::decoder::{Decoder, Encoding};
+use crate::head_names;
 use crate::{BoxError, Error};
 
 /// The default limit on a decompressed response body: 64 MiB.
@@ -38,6 +39,11 @@ fn promises_body(is_head: bool, status: StatusCode) -> bool {
 /// decodes.
 fn encoding_to_decode(is_head: bool, status: StatusCode, headers: &HeaderMap) -> Option<Encoding> {
     if !promises_body(is_head, status) {
+        return None;
+    }
+    // Most responses have no `Content-Encoding`: their few names are compared rather than
+    // the map looked up.
+    if head_names::present(headers, [&CONTENT_ENCODING]) == [false] {
         return None;
     }
     let mut values = headers.get_all(CONTENT_ENCODING).iter();

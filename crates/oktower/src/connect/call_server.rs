@@ -17,13 +17,13 @@ use tower_service::Service;
 
 use super::exchange::Exchange;
 use super::h2_stream::Interim;
-use super::head_names;
 use super::response_body::ResponseBody;
 use super::sending::{self, HeadTimeout, SendError};
 use super::wire_error::{Awaited, StreamReset, WireFault, from_wire};
 use super::wire_incoming::WireIncoming;
 use crate::connection::lease::Lease;
 use crate::connection::wire_body::{BodyTracker, WireBody};
+use crate::head_names;
 use crate::proxy_auth::basic_value;
 use crate::{Address, CallContext, Error, ErrorKind, EventListener, RequestBody, RequestSent};
 
@@ -549,12 +549,19 @@ impl RequestConnection {
         let mut count = 0;
         let mut close = false;
         let mut keep_alive = false;
-        for value in headers.get_all(CONNECTION) {
+        head_names::for_each_value(headers, &CONNECTION, |value| {
             let value = value.as_bytes();
             count += 1;
+            // The bridge's own value, compared byte for byte first: it lists no `close`, and
+            // needs neither the split nor the case-insensitive compare (about 150
+            // instructions).
+            if value == b"keep-alive" {
+                keep_alive = true;
+                return;
+            }
             close |= lists_token(value, b"close");
             keep_alive = value.eq_ignore_ascii_case(b"keep-alive");
-        }
+        });
         RequestConnection {
             close,
             only_keep_alive: count == 1 && keep_alive,
@@ -634,6 +641,10 @@ mod token_tests {
         };
         assert_eq!(said(&[]), (false, false));
         assert_eq!(said(&["Keep-Alive"]), (false, true));
+        // The bridge's exact value, and after it a value that does say `close`.
+        assert_eq!(said(&["keep-alive"]), (false, true));
+        assert_eq!(said(&["keep-alive", "close"]), (true, false));
+        assert_eq!(said(&["close", "keep-alive"]), (true, false));
         assert_eq!(said(&["keep-alive, x-hop"]), (false, false));
         assert_eq!(said(&["keep-alive", "x-hop"]), (false, false));
         assert_eq!(said(&["x-hop", "keep-alive"]), (false, false));

@@ -16,12 +16,12 @@ use http_body::Body as _;
 use tokio::task::AbortHandle;
 
 use super::h2_body::H2Incoming;
-use super::head_names;
 use super::wire_incoming::WireIncoming;
 use crate::EventListener;
 use crate::call_context::CallEvents;
 use crate::connection::http_conn::H2Sender;
 use crate::connection::wire_body::{BodyTracker, WireBody};
+use crate::head_names;
 
 /// What an exchange does with the informational responses of its stream.
 pub(super) struct Interim {

@@ -27,7 +27,6 @@ mod direct;
 mod exchange;
 mod h2_body;
 mod h2_stream;
-mod head_names;
 mod layer;
 mod read_deadline;
 mod response_body;

@@ -1,12 +1,12 @@
 //! Which of a few header names a request or response head carries, found in one pass.
 //!
 //! An exchange decides on a handful of headers (`Connection`, `Expect`, `Content-Length`,
-//! `Transfer-Encoding`) that most heads carry few of. A `HeaderMap` lookup hashes the name and
-//! probes the table, about 90 instructions even on an empty map; comparing the few names a
-//! head has with a standard name costs a few instructions each. A large map is looked up name
-//! by name instead.
+//! `Transfer-Encoding`), and the bridge on `Content-Encoding`, that most heads carry few of.
+//! A `HeaderMap` lookup hashes the name and probes the table, about 90 instructions even on an
+//! empty map; comparing the few names a head has with a standard name costs a few
+//! instructions each. A large map is looked up name by name instead.
 
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// Above this many distinct names, `names` are looked up in the map rather than compared with
 /// each of its names in turn.
@@ -14,7 +14,7 @@ const SCAN_LIMIT: usize = 16;
 
 /// Whether `headers` carries each of `names`, in their order.
 #[inline]
-pub(super) fn present<const N: usize>(headers: &HeaderMap, names: [&HeaderName; N]) -> [bool; N] {
+pub(crate) fn present<const N: usize>(headers: &HeaderMap, names: [&HeaderName; N]) -> [bool; N] {
     let mut found = [false; N];
     if headers.keys_len() > SCAN_LIMIT {
         for (slot, name) in found.iter_mut().zip(names) {
@@ -28,6 +28,25 @@ pub(super) fn present<const N: usize>(headers: &HeaderMap, names: [&HeaderName; 
         }
     }
     found
+}
+
+/// Calls `each` with every value of `name` in `headers`, in their order: found by comparing
+/// names in a small map, by a lookup in a large one.
+#[inline]
+pub(crate) fn for_each_value(
+    headers: &HeaderMap,
+    name: &HeaderName,
+    mut each: impl FnMut(&HeaderValue),
+) {
+    if headers.keys_len() > SCAN_LIMIT {
+        headers.get_all(name).iter().for_each(each);
+        return;
+    }
+    for (key, value) in headers {
+        if key == name {
+            each(value);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -65,7 +84,7 @@ mod tests {
 
     proptest! {
         /// The scan and the lookups agree on small and large maps alike, with standard and
-        /// custom names mixed.
+        /// custom names mixed: on which names are there, and on their values in order.
         #[test]
         fn the_scan_agrees_with_lookups(
             picks in proptest::collection::vec((0usize..12, 0u8..3), 0..40),
@@ -85,6 +104,12 @@ mod tests {
                 }
             }
             prop_assert_eq!(present(&headers, NAMES), looked_up(&headers));
+            for name in NAMES {
+                let mut scanned = Vec::new();
+                for_each_value(&headers, name, |value| scanned.push(value.clone()));
+                let found: Vec<HeaderValue> = headers.get_all(name).iter().cloned().collect();
+                prop_assert_eq!(scanned, found);
+            }
         }
     }
 }
