@@ -181,12 +181,7 @@ async fn a_host_resolving_to_another_address_is_not_coalesced() {
 #[tokio::test]
 async fn cleartext_http2_connections_are_never_coalesced() {
     // h2c with prior knowledge: same IP and port, no certificate to cover another host.
-    let server = MockWebServer::builder()
-        .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
-        .default_response(MockResponse::new().body("ok"))
-        .start()
-        .await
-        .unwrap();
+    let server = h2c_server("ok").await;
     let pool = ConnectionPool::default();
     let layer = builder(&[("a.test", LOCALHOST), ("b.test", LOCALHOST)])
         .protocols(&[Protocol::H2PriorKnowledge])

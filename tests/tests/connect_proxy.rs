@@ -463,12 +463,7 @@ async fn after_a_refusing_proxy_the_next_proxy_is_tried() {
 
 #[tokio::test]
 async fn http2_with_prior_knowledge_through_an_http_proxy_uses_a_tunnel() {
-    let server = MockWebServer::builder()
-        .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
-        .default_response(MockResponse::new().body("h2c"))
-        .start()
-        .await
-        .unwrap();
+    let server = h2c_server("h2c").await;
     let tunnel = ConnectProxy::start(Answer::TunnelTo(server.socket_addr())).await;
     let layer = builder(&[])
         .proxy(http_proxy(tunnel.addr()))

@@ -87,6 +87,16 @@ pub fn get(url: &str) -> Request<RequestBody> {
         .expect("valid request")
 }
 
+/// An h2c server (HTTP/2 with prior knowledge, no TLS) answering every request with `body`.
+pub async fn h2c_server(body: &'static str) -> oktower_testkit::MockWebServer {
+    oktower_testkit::MockWebServer::builder()
+        .protocols(&[oktower_testkit::Protocol::H2PriorKnowledge])
+        .default_response(oktower_testkit::MockResponse::new().body(body))
+        .start()
+        .await
+        .expect("the h2c server starts")
+}
+
 /// A POST of `body` to `url`.
 pub fn post(url: &str, body: &'static str) -> Request<RequestBody> {
     Request::post(url)
