@@ -43,15 +43,13 @@ fn encoding_to_decode(is_head: bool, status: StatusCode, headers: &HeaderMap) ->
     }
     // Most responses have no `Content-Encoding`: their few names are compared rather than
     // the map looked up.
-    if head_names::present(headers, [&CONTENT_ENCODING]) == [false] {
-        return None;
-    }
-    let mut values = headers.get_all(CONTENT_ENCODING).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    Encoding::from_content_encoding(value.as_bytes())
+    let mut values = 0;
+    let mut encoding = None;
+    head_names::for_each_value(headers, &CONTENT_ENCODING, |value| {
+        values += 1;
+        encoding = Encoding::from_content_encoding(value.as_bytes());
+    });
+    if values == 1 { encoding } else { None }
 }
 
 /// The response with its body decoded when it is in a coding the bridge asked for (the caller
