@@ -47,6 +47,12 @@ fn quick_mode_runs_every_scenario_with_every_client() {
                 client.kind
             );
             assert!(client.cpu_us_per_request >= 0.0 && client.throughput > 0.0);
+            assert!(
+                client.user_us_per_request <= client.cpu_us_per_request + 1e-9,
+                "{} with {}: user time is part of the CPU time",
+                scenario.scenario,
+                client.kind
+            );
         }
     }
 
@@ -81,10 +87,11 @@ fn quick_mode_runs_every_scenario_with_every_client() {
             client.kind
         );
     }
+    let markdown = report.markdown();
+    assert!(markdown.contains("| S7 | opens 1 connection | 1 connection(s) | met |"));
     assert!(
-        report
-            .markdown()
-            .contains("| S7 | opens 1 connection | 1 connection(s) | met |")
+        markdown
+            .contains("| CPU µs/request | of which user | CPU vs raw hyper | user vs raw hyper |")
     );
 }
 

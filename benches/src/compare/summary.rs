@@ -14,8 +14,11 @@ pub struct ClientSummary {
     pub kind: ClientKind,
     /// Median throughput over rounds, in the scenario's [`Unit`].
     pub throughput: f64,
-    /// Median client CPU time per request over rounds, in microseconds.
+    /// Median client CPU time (user + system) per request over rounds, in microseconds.
     pub cpu_us_per_request: f64,
+    /// Median user CPU time per request over rounds, in microseconds: the client's own code,
+    /// without the kernel's work for its sockets.
+    pub user_us_per_request: f64,
     /// Median p50 latency over rounds (S1 only).
     pub p50: Option<Duration>,
     /// Median p99 latency over rounds (S1 only).
@@ -36,6 +39,11 @@ impl ClientSummary {
             rounds
                 .iter()
                 .map(|round| round.cpu.as_secs_f64() * 1e6 / round.requests.max(1) as f64),
+        );
+        let user_us_per_request = median(
+            rounds
+                .iter()
+                .map(|round| round.user_cpu.as_secs_f64() * 1e6 / round.requests.max(1) as f64),
         );
         let (p50, p99) = if scenario.records_latency() {
             let percentiles: Vec<(Duration, Duration)> = rounds
@@ -59,6 +67,7 @@ impl ClientSummary {
             kind,
             throughput,
             cpu_us_per_request,
+            user_us_per_request,
             p50,
             p99,
             connections,

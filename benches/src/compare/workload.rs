@@ -1,6 +1,6 @@
 //! One round of one scenario for one client: build the client, warm it up (untimed), then send
 //! the round's requests from the scenario's number of tasks and measure wall time and the
-//! process's CPU time.
+//! process's CPU time (user and system).
 //!
 //! Warm-up: task 0 sends one request alone (in S7 to `h0.test`, so that the first connection
 //! exists before the other names are asked for: that is what lets oktower coalesce), then every
@@ -32,6 +32,8 @@ pub struct RoundOutcome {
     pub wall: Duration,
     /// Client process CPU time (user + system) during the measured requests.
     pub cpu: Duration,
+    /// The user part of [`cpu`](Self::cpu): the client's own code, without the kernel's.
+    pub user_cpu: Duration,
     /// Per-request latencies, when the scenario records them (S1), in completion order.
     pub latencies: Vec<Duration>,
     /// Connections the server accepted during the whole round (warm-up included); the driver
@@ -85,7 +87,9 @@ pub async fn run_round(
         outcome.latencies.extend(latencies);
     }
     outcome.wall = started.elapsed();
-    outcome.cpu = process_cpu_time()?.saturating_sub(cpu_before);
+    let used = process_cpu_time()?.since(cpu_before);
+    outcome.cpu = used.total();
+    outcome.user_cpu = used.user;
     drop(client);
     Ok(outcome)
 }
