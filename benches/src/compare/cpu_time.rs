@@ -10,6 +10,10 @@ use crate::BoxError;
 /// CPU time used by this process, split as the kernel accounts it: user time is the client's
 /// own code (and the libraries it runs), system time the kernel's work for it (sockets, epoll,
 /// wake-ups), which is about the same for every client doing the same requests.
+///
+/// The sum is exact; the split is not. Without `VIRT_CPU_ACCOUNTING` the kernel samples at
+/// each clock tick whether the process runs its own code or the kernel's, and divides the
+/// exact sum in that proportion, so a split over a short interval is rough.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProcessCpu {
     /// Time spent running the process's own code.

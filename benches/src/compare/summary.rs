@@ -16,8 +16,11 @@ pub struct ClientSummary {
     pub throughput: f64,
     /// Median client CPU time (user + system) per request over rounds, in microseconds.
     pub cpu_us_per_request: f64,
-    /// Median user CPU time per request over rounds, in microseconds: the client's own code,
-    /// without the kernel's work for its sockets.
+    /// User CPU time per request, in microseconds: the client's own code, without the
+    /// kernel's work for its sockets. All rounds together (their user time over their
+    /// requests), not a median: the kernel splits a process's CPU time into user and system
+    /// by sampling at its clock tick (250 Hz on the build machine), so a round of a tenth of
+    /// a second (S6) holds only a few dozen samples, and five rounds pooled five times more.
     pub user_us_per_request: f64,
     /// Median p50 latency over rounds (S1 only).
     pub p50: Option<Duration>,
@@ -40,11 +43,16 @@ impl ClientSummary {
                 .iter()
                 .map(|round| round.cpu.as_secs_f64() * 1e6 / round.requests.max(1) as f64),
         );
-        let user_us_per_request = median(
-            rounds
+        // Pooled over the rounds rather than a median of them: see `user_us_per_request`.
+        let user_us_per_request = rounds
+            .iter()
+            .map(|round| round.user_cpu.as_secs_f64() * 1e6)
+            .sum::<f64>()
+            / rounds
                 .iter()
-                .map(|round| round.user_cpu.as_secs_f64() * 1e6 / round.requests.max(1) as f64),
-        );
+                .map(|round| round.requests)
+                .sum::<usize>()
+                .max(1) as f64;
         let (p50, p99) = if scenario.records_latency() {
             let percentiles: Vec<(Duration, Duration)> = rounds
                 .iter()
