@@ -70,15 +70,16 @@ mod tests {
         assert_eq!(used.total(), Duration::from_micros(400));
     }
 
+    /// The total is exact (the split is sampled at the kernel's tick): a few milliseconds of
+    /// work show in it.
     #[test]
     fn the_process_time_grows_with_work() {
         let before = process_cpu_time().unwrap();
         let mut x = 0u64;
-        for i in 0..2_000_000u64 {
+        for i in 0..5_000_000u64 {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
         }
-        let after = process_cpu_time().unwrap();
-        assert!(after.total() >= before.total());
-        assert!(after.user >= before.user);
+        let used = process_cpu_time().unwrap().since(before);
+        assert!(used.total() > Duration::ZERO, "{used:?}");
     }
 }
