@@ -29,24 +29,28 @@ impl ScenarioReport {
 
     /// `kind`'s CPU per request over raw hyper's.
     pub fn cpu_ratio(&self, kind: ClientKind) -> Option<f64> {
-        let reference = self.client(ClientKind::RawHyper)?.cpu_us_per_request;
-        Some(self.client(kind)?.cpu_us_per_request / reference)
+        self.ratio(kind, |summary| summary.cpu_us_per_request)
     }
 
     /// `kind`'s user CPU per request over raw hyper's: the part of the CPU ratio that is the
     /// client's own code.
     pub fn user_ratio(&self, kind: ClientKind) -> Option<f64> {
-        let reference = self.client(ClientKind::RawHyper)?.user_us_per_request;
-        if reference <= 0.0 {
-            return None;
-        }
-        Some(self.client(kind)?.user_us_per_request / reference)
+        self.ratio(kind, |summary| summary.user_us_per_request)
     }
 
     /// `kind`'s throughput over raw hyper's.
     pub fn throughput_ratio(&self, kind: ClientKind) -> Option<f64> {
-        let reference = self.client(ClientKind::RawHyper)?.throughput;
-        Some(self.client(kind)?.throughput / reference)
+        self.ratio(kind, |summary| summary.throughput)
+    }
+
+    /// `kind`'s `figure` over raw hyper's; `None` when either did not run or raw hyper's is
+    /// zero (a round too short for the kernel's tick to have sampled any user time).
+    fn ratio(&self, kind: ClientKind, figure: impl Fn(&ClientSummary) -> f64) -> Option<f64> {
+        let reference = figure(self.client(ClientKind::RawHyper)?);
+        if reference <= 0.0 {
+            return None;
+        }
+        Some(figure(self.client(kind)?) / reference)
     }
 }
 
