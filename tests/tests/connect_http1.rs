@@ -212,6 +212,50 @@ async fn oversized_response_headers_are_refused() {
     assert_eq!(pool.connection_count(), 0);
 }
 
+/// The head limit holds at its default (256 KiB) and above hyper's own read-buffer limit
+/// (about 408 KiB): a head just under the limit is read, one over it is refused.
+#[tokio::test]
+async fn response_heads_up_to_the_limit_are_read_and_larger_ones_refused() {
+    let server = MockWebServer::start().await.unwrap();
+    let url = server.url_with_host("http", "a.test", "/");
+    for (limit, kib) in [
+        (None, 250),
+        (None, 270),
+        (Some(640 * 1024), 620),
+        (Some(640 * 1024), 660),
+    ] {
+        let pool = ConnectionPool::default();
+        let mut builder = builder(&[("a.test", LOCALHOST)]).pool(pool.clone());
+        if let Some(limit) = limit {
+            builder = builder.max_response_header_size(limit);
+        }
+        let layer = builder.build().unwrap();
+        let mut stack = stack(&layer);
+        server.enqueue(
+            MockResponse::new()
+                .header("X-Big", "y".repeat(kib * 1024))
+                .body("ok"),
+        );
+        let fits = kib * 1024 < limit.unwrap_or(256 * 1024);
+        match send(&mut stack, get(&url)).await {
+            Ok(got) => {
+                assert!(fits, "a {kib} KiB head was read under the limit {limit:?}");
+                assert_eq!(got.head.headers["x-big"].len(), kib * 1024);
+                assert_eq!(got.body, "ok");
+            }
+            Err(error) => {
+                assert!(
+                    !fits,
+                    "a {kib} KiB head was refused under the limit {limit:?}: {error}"
+                );
+                assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
+                assert!(error.to_string().contains("too large"), "{error}");
+                assert_eq!(pool.connection_count(), 0);
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn invalid_chunked_encoding_fails_the_body() {
     let (server, pool, mut stack) = setup().await;

@@ -162,7 +162,7 @@ pub(crate) async fn handshake(
             let mut builder = http1::Builder::new();
             builder
                 .max_header_size(settings.max_response_header_size)
-                .max_buf_size(settings.max_response_header_size.max(8192) + 8192);
+                .max_buf_size(read_buffer_limit(settings.max_response_header_size));
             let (sender, connection) = builder
                 .handshake::<_, WireBody>(TokioIo::new(io))
                 .await
@@ -263,6 +263,22 @@ async fn handshake_h2(
     })
 }
 
+/// hyper's own limit on an HTTP/1 connection's read buffer (`8192 + 4096 * 100` bytes). It
+/// also caps how much one read takes from the socket (hyper grows its reads up to it while
+/// each fills), so a large body streams in reads of up to this size.
+const HYPER_DEFAULT_READ_BUFFER_LIMIT: usize = 8192 + 4096 * 100;
+
+/// The limit on an HTTP/1 connection's read buffer: room for a response head of up to
+/// `max_response_header_size` bytes with the first bytes of its body, and never below hyper's
+/// default, which would shrink the reads of every large body (with the default 256 KiB head
+/// limit, `limit + 8 KiB` alone gave reads of at most 264 KiB instead of 408 KiB: about a
+/// tenth more `recvfrom` calls for the same download).
+fn read_buffer_limit(max_response_header_size: usize) -> usize {
+    max_response_header_size
+        .saturating_add(8192)
+        .max(HYPER_DEFAULT_READ_BUFFER_LIMIT)
+}
+
 /// The error of a handshake hyper refused, for the URL `url`.
 fn handshake_failed(error: hyper::Error, url: String) -> Error {
     Error::new(ErrorKind::Protocol, "the HTTP handshake failed")
@@ -318,5 +334,25 @@ mod future_size_tests {
             )
         });
         assert!(size <= 512, "the handshake future grew to {size} bytes");
+    }
+}
+
+#[cfg(test)]
+mod read_buffer_tests {
+    use super::{HYPER_DEFAULT_READ_BUFFER_LIMIT, read_buffer_limit};
+
+    #[test]
+    fn the_default_head_limit_keeps_hypers_read_size() {
+        assert_eq!(
+            read_buffer_limit(256 * 1024),
+            HYPER_DEFAULT_READ_BUFFER_LIMIT
+        );
+        assert_eq!(read_buffer_limit(1024), HYPER_DEFAULT_READ_BUFFER_LIMIT);
+    }
+
+    #[test]
+    fn a_larger_head_limit_gets_room_for_the_head_and_some_body() {
+        assert_eq!(read_buffer_limit(1024 * 1024), 1024 * 1024 + 8192);
+        assert_eq!(read_buffer_limit(usize::MAX), usize::MAX);
     }
 }
