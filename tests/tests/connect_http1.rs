@@ -239,14 +239,17 @@ async fn response_heads_up_to_the_limit_are_read_and_larger_ones_refused() {
         let fits = kib * 1024 < limit.unwrap_or(256 * 1024);
         match send(&mut stack, get(&url)).await {
             Ok(got) => {
-                assert!(fits, "a {kib} KiB head was read under the limit {limit:?}");
+                assert!(
+                    fits,
+                    "a {kib} KiB head was read despite the limit {limit:?}"
+                );
                 assert_eq!(got.head.headers["x-big"].len(), kib * 1024);
                 assert_eq!(got.body, "ok");
             }
             Err(error) => {
                 assert!(
                     !fits,
-                    "a {kib} KiB head was refused under the limit {limit:?}: {error}"
+                    "a {kib} KiB head within the limit {limit:?} was refused: {error}"
                 );
                 assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
                 assert!(error.to_string().contains("too large"), "{error}");
