@@ -339,12 +339,14 @@ mod future_size_tests {
 
 #[cfg(test)]
 mod read_buffer_tests {
-    use super::{HYPER_DEFAULT_READ_BUFFER_LIMIT, read_buffer_limit};
+    use super::{
+        DEFAULT_MAX_RESPONSE_HEADER_SIZE, HYPER_DEFAULT_READ_BUFFER_LIMIT, read_buffer_limit,
+    };
 
     #[test]
     fn the_default_head_limit_keeps_hypers_read_size() {
         assert_eq!(
-            read_buffer_limit(256 * 1024),
+            read_buffer_limit(DEFAULT_MAX_RESPONSE_HEADER_SIZE),
             HYPER_DEFAULT_READ_BUFFER_LIMIT
         );
         assert_eq!(read_buffer_limit(1024), HYPER_DEFAULT_READ_BUFFER_LIMIT);
